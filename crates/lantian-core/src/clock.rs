@@ -1,0 +1,92 @@
+//! Time as an input. Production reads the system clock; tests hold a [`ManualClock`] and move it.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// A point in time as milliseconds since the Unix epoch: portable between SQLite and
+/// PostgreSQL (`BIGINT`), sortable, and trivial to compare in retention rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct UnixMs(pub i64);
+
+impl UnixMs {
+    pub fn plus(self, d: Duration) -> UnixMs {
+        UnixMs(self.0.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    }
+
+    pub fn minus(self, d: Duration) -> UnixMs {
+        UnixMs(self.0.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    }
+
+    /// Which period of length `every` this instant falls in (periods start at the epoch).
+    pub fn period(self, every: Duration) -> i64 {
+        let len = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
+        self.0.div_euclid(len)
+    }
+
+    /// The instant as a timestamp, for formatting in the business time zone.
+    pub fn to_timestamp(self) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(self.0).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+}
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> UnixMs;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixMs {
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        UnixMs(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A clock that only moves when told to. Starts at the given instant.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(start: UnixMs) -> Self {
+        Self(AtomicI64::new(start.0))
+    }
+
+    pub fn set(&self, t: UnixMs) {
+        self.0.store(t.0, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, d: Duration) {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixMs {
+        UnixMs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(UnixMs(1_000));
+        assert_eq!(c.now(), UnixMs(1_000));
+        c.advance(Duration::from_secs(2));
+        assert_eq!(c.now(), UnixMs(3_000));
+        c.set(UnixMs(5));
+        assert_eq!(c.now(), UnixMs(5));
+    }
+
+    #[test]
+    fn unix_ms_arithmetic_saturates() {
+        assert_eq!(UnixMs(i64::MAX - 1).plus(Duration::from_secs(1)), UnixMs(i64::MAX));
+        assert_eq!(UnixMs(10).minus(Duration::from_millis(4)), UnixMs(6));
+    }
+}

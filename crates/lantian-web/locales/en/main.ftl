@@ -1,0 +1,56 @@
+brand = Lantian Cloud
+skip-to-content = Skip to content
+nav-label = Main navigation
+nav-regions = Data centres
+nav-account = My account
+nav-portal-overview = Overview
+nav-staff-overview = Console home
+pref-language = Language
+pref-theme = Appearance
+lang-zh-CN = 简体中文
+lang-en = English
+theme-auto = System
+theme-light = Light
+theme-dark = Dark
+footer-storage = Your personal information is stored in the Hong Kong SAR, China.
+
+home-title = Home
+home-heading = Lantian Cloud · Cloud servers in Hong Kong and mainland China
+home-lead = Cloud servers by the month or year, paid with Alipay or WeChat Pay, ready as soon as you pay.
+home-regions = Data centres
+home-no-regions = No data centre is open for orders yet.
+region-real-name-required = Real-name verification required
+region-no-real-name = No real-name verification needed
+
+portal-title = My account
+portal-signed-out = Once signed in, you manage your servers, orders and bills, tickets and personal data here.
+staff-title = Staff console
+staff-signed-out = Once signed in, staff handle customers, orders, provisioning and compliance here.
+
+error-status = Error { $status }
+error-home-link = Back to the home page
+error-bad-request-title = Bad request
+error-bad-request-detail = What you sent could not be understood. Please check it and try again.
+error-forbidden-title = Forbidden
+error-forbidden-detail = You may not do this. If you came here from another site, open this site directly and try again.
+error-not-found-title = Page not found
+error-not-found-detail = The page you are looking for does not exist or has been removed.
+error-method-not-allowed-title = Not supported
+error-method-not-allowed-detail = This page does not support that kind of request.
+error-conflict-title = Conflict
+error-conflict-detail = This clashes with the current state. Please reload the page and try again.
+error-payload-too-large-title = Too large
+error-payload-too-large-detail = What you sent is larger than allowed.
+error-unsupported-media-type-title = Unsupported format
+error-unsupported-media-type-detail = The format of what you sent is not supported.
+error-unprocessable-title = Invalid input
+error-unprocessable-detail = What you sent did not pass validation. Please check it and try again.
+error-too-many-requests-title = Too many requests
+error-too-many-requests-detail = Please try again in a moment.
+error-unavailable-title = Temporarily unavailable
+error-unavailable-detail = The server cannot handle your request right now. Please try again later.
+error-server-error-title = Server error
+error-server-error-detail = Sorry, something went wrong on our side. The error has been recorded; please try again later.
+
+invalid-limit = The page size must be between 1 and 100.
+invalid-cursor = The page position is invalid.

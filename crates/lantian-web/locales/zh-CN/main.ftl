@@ -1,0 +1,56 @@
+brand = 蓝天云
+skip-to-content = 跳到正文
+nav-label = 主导航
+nav-regions = 数据中心
+nav-account = 用户中心
+nav-portal-overview = 概览
+nav-staff-overview = 控制台首页
+pref-language = 语言
+pref-theme = 外观
+lang-zh-CN = 简体中文
+lang-en = English
+theme-auto = 跟随系统
+theme-light = 浅色
+theme-dark = 深色
+footer-storage = 您的个人信息存储于中国香港特别行政区。
+
+home-title = 首页
+home-heading = 蓝天云 · 香港与中国大陆云服务器
+home-lead = 按月或按年购买云服务器，支付宝、微信支付付款，付款后自动开通。
+home-regions = 数据中心
+home-no-regions = 暂无可购买的数据中心。
+region-real-name-required = 需完成实名认证
+region-no-real-name = 无需实名认证
+
+portal-title = 用户中心
+portal-signed-out = 登录后可在此管理云服务器、订单与账单、工单和个人信息。
+staff-title = 管理控制台
+staff-signed-out = 工作人员登录后可在此处理客户、订单、开通和合规事务。
+
+error-status = 错误 { $status }
+error-home-link = 返回首页
+error-bad-request-title = 请求无效
+error-bad-request-detail = 您提交的内容无法识别，请检查后重试。
+error-forbidden-title = 拒绝访问
+error-forbidden-detail = 您无权执行此操作。如果您是从其他网站跳转而来，请直接访问本站后重试。
+error-not-found-title = 页面不存在
+error-not-found-detail = 您要找的页面不存在或已被移除。
+error-method-not-allowed-title = 不支持的操作
+error-method-not-allowed-detail = 此页面不支持该请求方式。
+error-conflict-title = 操作冲突
+error-conflict-detail = 该操作与当前状态冲突，请刷新页面后重试。
+error-payload-too-large-title = 内容过大
+error-payload-too-large-detail = 提交的内容超过了允许的大小。
+error-unsupported-media-type-title = 格式不支持
+error-unsupported-media-type-detail = 提交内容的格式不受支持。
+error-unprocessable-title = 内容有误
+error-unprocessable-detail = 提交的内容未通过校验，请检查后重试。
+error-too-many-requests-title = 请求过于频繁
+error-too-many-requests-detail = 请稍后再试。
+error-unavailable-title = 服务暂时不可用
+error-unavailable-detail = 服务器暂时无法处理您的请求，请稍后再试。
+error-server-error-title = 服务器出错
+error-server-error-detail = 很抱歉，服务器出现了问题。我们已记录此错误，请稍后再试。
+
+invalid-limit = 每页数量须在 1 到 100 之间。
+invalid-cursor = 分页位置无效。

@@ -1,0 +1,56 @@
+//! Version 1 of the JSON API and its OpenAPI 3.1 description.
+
+mod regions;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+
+use crate::AppState;
+pub use crate::middleware::errors::Problem;
+use lantian_core::Error;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lantian API",
+        version = "1",
+        description = "The JSON API of Lantian (蓝天云). Errors are RFC 9457 problem documents (application/problem+json)."
+    ),
+    paths(regions::list),
+    components(schemas(regions::RegionOut, regions::RegionPage, Problem))
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/regions", get(regions::list))
+}
+
+/// The paging parameters every list endpoint takes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    limit: Option<i64>,
+    /// Return items after this id (the `next_after` of the previous page).
+    after: Option<i64>,
+}
+
+impl PageQuery {
+    /// (after, limit), checked.
+    pub fn checked(&self) -> Result<(i64, i64), Error> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Error::validation("limit", "limit"));
+        }
+        let after = self.after.unwrap_or(0);
+        if after < 0 {
+            return Err(Error::validation("after", "cursor"));
+        }
+        Ok((after, limit))
+    }
+}

@@ -1,0 +1,123 @@
+//! Building the application: state, router, middleware stack, listener.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use http::{HeaderName, HeaderValue};
+use ipnet::IpNet;
+use lantian_core::Core;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::middleware::{csrf, errors, request, security};
+use crate::{api, assets, pages, server, tls};
+
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub web: Arc<WebSettings>,
+}
+
+/// Settings the web layer derives once at start-up, so no request re-parses them.
+pub struct WebSettings {
+    /// The site's own origin (scheme://host[:port]) for the CSRF Origin check.
+    pub origin: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub https: bool,
+    /// `__Host-` names need HTTPS; on plain HTTP (the demo on localhost) the bare name.
+    pub prefs_cookie: &'static str,
+    pub security_headers: Vec<(HeaderName, HeaderValue)>,
+    pub metrics: bool,
+}
+
+impl AppState {
+    pub fn new(core: Core, metrics: bool) -> AppState {
+        let cfg = &core.config;
+        let https = cfg.is_https();
+        let web = WebSettings {
+            origin: cfg.server.public_url.clone(),
+            trusted_proxies: cfg.server.trusted_proxies.clone(),
+            https,
+            prefs_cookie: if https { "__Host-lantian_prefs" } else { "lantian_prefs" },
+            security_headers: security::headers(https),
+            metrics,
+        };
+        AppState { core, web: Arc::new(web) }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let cfg = &state.core.config.server;
+    let body_limit = cfg.body_limit_bytes;
+    let timeout = Duration::from_secs(cfg.request_timeout_secs);
+    Router::new()
+        .merge(pages::routes())
+        .route("/preferences", post(pages::preferences::update))
+        .route("/healthz", get(pages::health::healthz))
+        .route("/readyz", get(pages::health::readyz))
+        .route("/static/{*path}", get(assets::serve))
+        .nest("/api/v1", api::v1::routes())
+        .fallback(errors::not_found)
+        // The last layer added sees the request first. Every error response from the layers
+        // inside `render_error_pages` (CSRF, limits, time-out, panic) becomes a page or a
+        // problem document in the client's language.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::check_origin))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(CatchPanicLayer::custom(errors::panic_response))
+        .layer(axum::middleware::from_fn(errors::render_error_pages))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request::context))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::set_headers))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A bound, not yet serving application. Tests bind `127.0.0.1:0` and read the port.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl Application {
+    pub async fn build(
+        state: AppState,
+        listen: SocketAddr,
+        tls: Option<(PathBuf, PathBuf)>,
+    ) -> anyhow::Result<Application> {
+        let tls = match tls {
+            Some((cert, key)) => Some(tls::acceptor(&cert, &key)?),
+            None => None,
+        };
+        let listener =
+            TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        Ok(Application { listener, state, tls })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` fires, then lets open requests finish.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let app = router(self.state);
+        server::serve(self.listener, app, self.tls, shutdown).await
+    }
+}

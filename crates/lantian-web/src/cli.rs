@@ -1,0 +1,301 @@
+//! The `lantian` command: serve, worker, migrate, config, backup, restore, jobs, seed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use lantian_core::clock::SystemClock;
+use lantian_core::config::Config;
+use lantian_core::db::{self, Access, Db};
+use lantian_core::jobs::{self, JobState, NewJob, Registry, SELFTEST, SelfTestPayload, Worker};
+use lantian_core::{Core, backup};
+use tokio_util::sync::CancellationToken;
+
+use crate::{AppState, Application, demo, telemetry};
+
+#[derive(Parser)]
+#[command(name = "lantian", version, about = "蓝天云 Lantian: cloud-server billing, provisioning and compliance")]
+pub struct Cli {
+    /// A TOML file overriding config/default.toml (only the keys you change).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the web server (and, unless jobs.in_process_worker = false, a worker).
+    Serve(ServeArgs),
+    /// Run a worker alone (PostgreSQL deployments with separate worker processes).
+    Worker,
+    /// Bring the database schema up to date, or show where it stands.
+    Migrate {
+        /// Only print the applied and known schema versions.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Configuration commands.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent copy of the SQLite database to FILE (safe while serve runs).
+    Backup { file: PathBuf },
+    /// Replace the SQLite database with the backup FILE (refused while it is in use).
+    Restore { file: PathBuf },
+    /// Inspect and operate the jobs queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Generate a synthetic data set (for benchmarks; never on a production database).
+    Seed {
+        /// Size of the data set: roughly this many rows per large table.
+        #[arg(long, default_value_t = 10_000)]
+        scale: u32,
+    },
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Demo mode: SQLite under data/, demo data, and every outside service replaced by a
+    /// protocol fake on loopback (with a web mailbox). Nothing leaves this machine.
+    #[arg(long)]
+    pub demo: bool,
+    /// Listen address, overriding server.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain for native TLS (with --tls-key).
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for native TLS (with --tls-cert).
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective settings, secrets redacted.
+    Check,
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// List dead jobs (out of attempts) with their last error.
+    Dead {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Put a dead job back in the queue with fresh attempts.
+    Retry { id: i64 },
+    /// Enqueue diagnostic jobs and wait until the workers have run them all.
+    Selftest {
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+        /// How long each job pretends to work, in milliseconds.
+        #[arg(long, default_value_t = 10)]
+        work_ms: u64,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config.to_redacted_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Serve(args) => {
+            if args.demo {
+                demo::adjust_config(&mut config);
+            }
+            if let Some(listen) = args.listen {
+                config.server.listen = listen;
+            }
+            if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+                config.server.tls_cert = cert.to_string_lossy().into_owned();
+                config.server.tls_key = key.to_string_lossy().into_owned();
+            }
+            config.validate()?;
+            serve(config, args.demo).await
+        }
+        Command::Worker => worker(config).await,
+        Command::Migrate { status } => {
+            telemetry::init(&config.log);
+            let db = open(&config, if status { Access::Shared } else { Access::Exclusive }).await?;
+            let s = if status { db::migration_status(&db).await? } else { db::migrate(&db).await? };
+            println!("schema version {} applied, {} known to this binary", s.applied, s.known);
+            Ok(())
+        }
+        Command::Backup { file } => {
+            backup::backup_sqlite(config.database.url.expose(), &file).await?;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            backup::restore_sqlite(config.database.url.expose(), &file).await?;
+            println!("database restored from {}; it is migrated when Lantian next starts", file.display());
+            Ok(())
+        }
+        Command::Jobs(cmd) => jobs_command(config, cmd).await,
+        Command::Seed { scale } => {
+            let core = open_core(config).await?;
+            let n = lantian_core::bench_data::generate(&core, scale).await?;
+            println!("generated {n} rows");
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: &Config, access: Access) -> anyhow::Result<Db> {
+    Ok(Db::open(&config.database, access).await?)
+}
+
+/// Opens the database for writing and migrates it.
+async fn open_core(config: Config) -> anyhow::Result<Core> {
+    let db = open(&config, Access::Exclusive).await?;
+    db::migrate(&db).await?;
+    Ok(Core::new(db, Arc::new(config), Arc::new(SystemClock)))
+}
+
+async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    telemetry::init(&config.log);
+    let metrics_addr = config.metrics.listen.parse().ok();
+    let tls = config.tls_paths();
+    let listen = config.server.listen;
+    let core = open_core(config).await?;
+    let shutdown = CancellationToken::new();
+    let demo = if demo_mode { Some(demo::Demo::start(&core).await?) } else { None };
+    if let Some(addr) = metrics_addr {
+        crate::metrics::start(addr, shutdown.clone()).await?;
+    }
+    let app = Application::build(AppState::new(core.clone(), metrics_addr.is_some()), listen, tls).await?;
+    let scheme = if core.config.tls_paths().is_some() { "https" } else { "http" };
+    let site = format!("{scheme}://{}", app.local_addr());
+    let worker = core.config.jobs.in_process_worker.then(|| {
+        let w = Worker::new(core.clone(), Registry::standard());
+        tokio::spawn(w.run(shutdown.child_token()))
+    });
+    tracing::info!(%site, ready_ms = started.elapsed().as_millis() as u64, "serving");
+    match &demo {
+        Some(d) => println!("{}", d.banner(&site)),
+        None => println!("Lantian is serving at {site}"),
+    }
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        stop.cancel();
+    });
+    app.run(shutdown.clone()).await?;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    if let Some(d) = demo {
+        d.stop().await;
+    }
+    core.db.close().await;
+    Ok(())
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    let core = open_core(config).await?;
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        stop.cancel();
+    });
+    Worker::new(core.clone(), Registry::standard()).run(shutdown).await;
+    core.db.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn jobs_command(config: Config, cmd: JobsCommand) -> anyhow::Result<()> {
+    match cmd {
+        JobsCommand::Dead { limit } => {
+            let db = open(&config, Access::Shared).await?;
+            for j in jobs::list(&db, JobState::Dead, limit.clamp(1, 1000)).await? {
+                println!("{}\t{}\tattempts={}\t{}", j.id, j.kind, j.attempts, j.last_error.unwrap_or_default());
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { id } => {
+            // Shared: the running serve (SQLite) keeps its lock; one short write is fine.
+            let db = open(&config, Access::Shared).await?;
+            let core = Core::new(db, Arc::new(config), Arc::new(SystemClock));
+            jobs::retry_dead(&core, id, core.now()).await.with_context(|| format!("job {id} is not a dead job"))?;
+            println!("job {id} queued again");
+            Ok(())
+        }
+        JobsCommand::Selftest { count, work_ms, timeout_secs } => {
+            let db = open(&config, Access::Shared).await?;
+            let core = Core::new(db, Arc::new(config), Arc::new(SystemClock));
+            let started = Instant::now();
+            let ids = enqueue_selftest(&core, count, work_ms).await?;
+            let deadline = started + Duration::from_secs(timeout_secs);
+            loop {
+                let mut done = 0;
+                let mut by_worker = std::collections::BTreeMap::<String, u32>::new();
+                for id in &ids {
+                    let j = jobs::get(&core.db, *id).await?;
+                    if j.state == "done" {
+                        done += 1;
+                        *by_worker.entry(j.finished_by.unwrap_or_default()).or_default() += 1;
+                    }
+                }
+                if done == ids.len() {
+                    let secs = started.elapsed().as_secs_f64();
+                    println!("{done} jobs done in {secs:.2}s ({:.0}/s)", done as f64 / secs);
+                    for (w, n) in by_worker {
+                        println!("  {w}: {n}");
+                    }
+                    return Ok(());
+                }
+                if Instant::now() > deadline {
+                    bail!("only {done} of {} jobs done after {timeout_secs}s: are workers running?", ids.len());
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+pub async fn enqueue_selftest(core: &Core, count: u32, work_ms: u64) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(count as usize);
+    let now = core.now();
+    let mut tx = core.db.begin().await?;
+    for _ in 0..count {
+        let job = NewJob::new(SELFTEST, &SelfTestPayload { work_ms }, now)?;
+        if let Some(id) = jobs::enqueue(&mut tx, core, job, now).await? {
+            ids.push(id);
+        }
+    }
+    tx.commit().await?;
+    Ok(ids)
+}

@@ -1,0 +1,18 @@
+//! Lantian's web server: public site, customer portal, staff console and JSON API over
+//! `lantian-core`. Handlers extract input, call one service function, and render.
+
+pub mod api;
+pub mod app;
+mod assets;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+mod metrics;
+pub mod middleware;
+pub mod pages;
+mod server;
+pub mod telemetry;
+mod tls;
+
+pub use app::{AppState, Application, router};

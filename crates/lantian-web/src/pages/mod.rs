@@ -1,0 +1,80 @@
+//! Server-rendered pages, one module per area. They work without JavaScript.
+
+pub mod health;
+pub mod home;
+pub mod portal;
+pub mod preferences;
+pub mod staff;
+
+use askama::Template;
+use axum::Router;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use http::StatusCode;
+
+use crate::AppState;
+use crate::i18n::Lang;
+use crate::middleware::RequestContext;
+use preferences::Theme;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::show))
+        .route("/account", get(portal::overview))
+        .route("/staff", get(staff::overview))
+}
+
+/// Which of the three layouts a page uses: its navigation and its look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Public,
+    Portal,
+    Staff,
+}
+
+/// What the shared layout needs besides the translator.
+pub struct Layout {
+    pub area: Area,
+    pub lang: Lang,
+    pub theme: Theme,
+    /// The current path, where the preference forms return to.
+    pub path: String,
+}
+
+impl Layout {
+    pub fn new(ctx: Option<&RequestContext>, path: &str, area: Area) -> Layout {
+        let (lang, theme) = ctx.map(|c| (c.lang, c.prefs.theme)).unwrap_or_default();
+        Layout { area, lang, theme, path: path.to_string() }
+    }
+
+    pub fn from_ctx(ctx: &RequestContext, path: &str, area: Area) -> Layout {
+        Layout { area, lang: ctx.lang, theme: ctx.prefs.theme, path: path.to_string() }
+    }
+
+    pub fn is(&self, area: &str) -> bool {
+        matches!((self.area, area), (Area::Public, "public") | (Area::Portal, "portal") | (Area::Staff, "staff"))
+    }
+
+    pub fn theme_attr(&self) -> &'static str {
+        self.theme.as_str()
+    }
+
+    pub fn is_lang(&self, code: &str) -> bool {
+        self.lang.code() == code
+    }
+
+    pub fn langs(&self) -> [Lang; 2] {
+        Lang::ALL
+    }
+}
+
+/// Renders a page. A template that fails to render is a bug: logged, answered 500.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The preference cookie: language and theme, for visitors and signed-in users alike. It is
+//! one of the three cookies the site ever sets (session, remember-me, preferences).
+
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::HeaderValue;
+use http::header::SET_COOKIE;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::i18n::Lang;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    /// Follow the operating system (prefers-color-scheme).
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Theme> {
+        match s {
+            "auto" => Some(Theme::Auto),
+            "light" => Some(Theme::Light),
+            "dark" => Some(Theme::Dark),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prefs {
+    pub lang: Option<Lang>,
+    pub theme: Theme,
+}
+
+impl Prefs {
+    /// Reads `name=lang.en-theme.dark` style values; anything unknown is ignored.
+    pub fn from_cookie_header<'a>(headers: impl Iterator<Item = &'a str>, name: &str) -> Prefs {
+        let mut prefs = Prefs::default();
+        let value = headers
+            .flat_map(|h| h.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v);
+        for part in value.unwrap_or("").split('&') {
+            match part.split_once(':') {
+                Some(("lang", v)) => prefs.lang = Lang::from_code(v),
+                Some(("theme", v)) => prefs.theme = Theme::parse(v).unwrap_or_default(),
+                _ => {}
+            }
+        }
+        prefs
+    }
+
+    fn to_cookie_value(self) -> String {
+        let mut parts = vec![format!("theme:{}", self.theme.as_str())];
+        if let Some(l) = self.lang {
+            parts.push(format!("lang:{}", l.code()));
+        }
+        parts.join("&")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PrefsForm {
+    lang: Option<String>,
+    theme: Option<String>,
+    back: Option<String>,
+}
+
+/// Only a path on this site: never `//host` or a full URL (no open redirect).
+fn safe_back(back: Option<&str>) -> &str {
+    match back {
+        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') && b.len() <= 512 => b,
+        _ => "/",
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: axum::Extension<crate::middleware::RequestContext>,
+    Form(form): Form<PrefsForm>,
+) -> Response {
+    let mut prefs = ctx.prefs;
+    if let Some(l) = form.lang.as_deref().and_then(Lang::from_code) {
+        prefs.lang = Some(l);
+    }
+    if let Some(t) = form.theme.as_deref().and_then(Theme::parse) {
+        prefs.theme = t;
+    }
+    let secure = if state.web.https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+        state.web.prefs_cookie,
+        prefs.to_cookie_value()
+    );
+    let mut res = Redirect::to(safe_back(form.back.as_deref())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(SET_COOKIE, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_round_trip_and_garbage() {
+        let p = Prefs { lang: Some(Lang::En), theme: Theme::Dark };
+        let header = format!("a=b; lantian_prefs={}; c=d", p.to_cookie_value());
+        let back = Prefs::from_cookie_header([header.as_str()].into_iter(), "lantian_prefs");
+        assert_eq!(back.lang, Some(Lang::En));
+        assert_eq!(back.theme, Theme::Dark);
+        let junk = Prefs::from_cookie_header(["lantian_prefs=lang:xx&theme:neon&%%"].into_iter(), "lantian_prefs");
+        assert_eq!(junk.lang, None);
+        assert_eq!(junk.theme, Theme::Auto);
+    }
+
+    #[test]
+    fn back_is_a_local_path_only() {
+        assert_eq!(safe_back(Some("/account")), "/account");
+        assert_eq!(safe_back(Some("//evil.example")), "/");
+        assert_eq!(safe_back(Some("https://evil.example")), "/");
+        assert_eq!(safe_back(Some("/\\evil")), "/");
+        assert_eq!(safe_back(None), "/");
+    }
+}
