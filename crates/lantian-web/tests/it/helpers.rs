@@ -1,0 +1,229 @@
+//! `spawn_app`: the whole application on 127.0.0.1:0 with a manual clock, a cookie-keeping
+//! client and no in-process worker (tests step jobs), on SQLite or PostgreSQL.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+
+use figment::providers::Env;
+use lantian_core::clock::ManualClock;
+use lantian_core::config::{Config, Secret};
+use lantian_core::db::{self, Access, Db, DbKind};
+use lantian_core::jobs::{Registry, Worker};
+use lantian_core::{Core, UnixMs};
+use lantian_web::{AppState, Application};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+/// 2026-01-01T00:00:00Z: in the past, so jobs due "now" on the manual clock are also due for
+/// a worker on the system clock.
+pub const T0: UnixMs = UnixMs(1_767_225_600_000);
+
+/// Generates `sqlite` and `postgres` variants of a database test.
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::spawn_app(lantian_core::db::DbKind::Sqlite).await.unwrap();
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::spawn_app(lantian_core::db::DbKind::Postgres).await else { return };
+                $body
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub core: Core,
+    pub clock: Arc<ManualClock>,
+    /// Keeps cookies; does not follow redirects, so tests see them.
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    shutdown: CancellationToken,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A worker over this app's database running the product's job kinds.
+    pub fn worker(&self) -> Worker {
+        Worker::new(self.core.clone(), Registry::standard())
+    }
+
+    pub fn worker_with(&self, registry: Registry) -> Worker {
+        Worker::new(self.core.clone(), registry)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The test's own database: a temporary SQLite file, or a PostgreSQL database copied from the
+/// migrated template and dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let (Some(name), Some(base)) = (self.pg_name.take(), pg_base_url()) {
+            // Drop cannot await; a short-lived runtime on a plain thread can.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(pool) = sqlx::PgPool::connect(&base).await {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn pg_base_url() -> Option<String> {
+    std::env::var("LANTIAN_TEST_PG").ok().filter(|s| !s.is_empty())
+}
+
+fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+}
+
+/// The defaults, as an operator would get them, with test-friendly timings.
+pub fn test_config(url: &str) -> Config {
+    let mut c = Config::load_with_env(None, Env::raw().only(&[])).unwrap();
+    c.database.url = Secret::new(url);
+    c.database.max_connections = 4;
+    c.jobs.max_attempts = 3;
+    c.jobs.backoff_base_secs = 10;
+    c.jobs.backoff_max_secs = 60;
+    c.jobs.in_process_worker = false;
+    c
+}
+
+/// Creates (once per run, whatever the number of test processes) a migrated template named
+/// after the migrations' hash, then a fresh database from it for this test.
+pub async fn new_test_db(kind: DbKind) -> Option<TestDb> {
+    match kind {
+        DbKind::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("lantian.db").display());
+            Some(TestDb { url, _dir: Some(dir), pg_name: None })
+        }
+        DbKind::Postgres => {
+            let Some(base) = pg_base_url() else {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("LANTIAN_TEST_PG is not set: CI must run the PostgreSQL tests (use scripts/test)");
+                }
+                eprintln!("skipped: LANTIAN_TEST_PG is not set (scripts/test starts a throwaway PostgreSQL)");
+                return None;
+            };
+            let template = ensure_pg_template(&base).await;
+            let name = format!("lantian_t_{}", uuid::Uuid::new_v4().simple());
+            let pool = sqlx::PgPool::connect(&base).await.unwrap();
+            let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+            pool.close().await;
+            Some(TestDb { url: with_database(&base, &name), _dir: None, pg_name: Some(name) })
+        }
+    }
+}
+
+fn with_database(base: &str, name: &str) -> String {
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+fn migrations_hash() -> String {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.file_name().unwrap().to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap());
+    }
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+async fn ensure_pg_template(base: &str) -> String {
+    let name = format!("lantian_tpl_{}", migrations_hash());
+    let pool = sqlx::PgPool::connect(base).await.unwrap();
+    let exists = |pool: sqlx::PgPool, name: String| async move {
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    if !exists(pool.clone(), name.clone()).await {
+        // Test processes race here; an advisory lock lets one build the template.
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut *conn).await.unwrap();
+        if !exists(pool.clone(), name.clone()).await {
+            let building = format!("{name}_building");
+            let drop = format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)");
+            sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut *conn).await.unwrap();
+            let create = format!("CREATE DATABASE \"{building}\"");
+            sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *conn).await.unwrap();
+            let cfg = test_config(&with_database(base, &building));
+            let db = Db::open(&cfg.database, Access::Exclusive).await.unwrap();
+            db::migrate(&db).await.unwrap();
+            db.close().await;
+            // The rename makes the finished template appear at once, never half-migrated.
+            let rename = format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"");
+            sqlx::query(sqlx::AssertSqlSafe(rename)).execute(&mut *conn).await.unwrap();
+        }
+        sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn).await.unwrap();
+    }
+    pool.close().await;
+    name
+}
+
+pub async fn spawn_app(kind: DbKind) -> Option<TestApp> {
+    spawn_app_with(kind, |_| {}).await
+}
+
+pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    install_crypto();
+    let test_db = new_test_db(kind).await?;
+    let mut config = test_config(&test_db.url);
+    adjust(&mut config);
+    let db = Db::open(&config.database, Access::Exclusive).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let core = Core::new(db, Arc::new(config), clock.clone());
+    lantian_core::catalog::seed_starter_regions(&core, T0).await.unwrap();
+    let app =
+        Application::build(AppState::new(core.clone(), false), "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let addr = app.local_addr();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(shutdown.clone()));
+    let client =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Some(TestApp { addr, base: format!("http://{addr}"), core, clock, client, db: test_db, shutdown })
+}

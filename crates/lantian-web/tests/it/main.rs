@@ -1,0 +1,13 @@
+//! The one integration-test binary (each file under tests/ would be another link step).
+//! Database tests run on SQLite and on PostgreSQL through `db_test!`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod helpers;
+
+mod browser;
+mod cli;
+mod i18n;
+mod jobs;
+mod schema;
+mod web;
