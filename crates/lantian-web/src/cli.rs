@@ -164,11 +164,12 @@ async fn open_core(config: Config) -> anyhow::Result<Core> {
 async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     telemetry::init(&config.log);
+    let shutdown = CancellationToken::new();
+    Signals::install()?.cancel_on_signal(shutdown.clone());
     let metrics_addr = config.metrics.listen.parse().ok();
     let tls = config.tls_paths();
     let listen = config.server.listen;
     let core = open_core(config).await?;
-    let shutdown = CancellationToken::new();
     let demo = if demo_mode { Some(demo::Demo::start(&core).await?) } else { None };
     if let Some(addr) = metrics_addr {
         crate::metrics::start(addr, shutdown.clone()).await?;
@@ -185,12 +186,6 @@ async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
         Some(d) => println!("{}", d.banner(&site)),
         None => println!("Lantian is serving at {site}"),
     }
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        stop.cancel();
-    });
     app.run(shutdown.clone()).await?;
     if let Some(w) = worker {
         let _ = w.await;
@@ -204,36 +199,41 @@ async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
 
 async fn worker(config: Config) -> anyhow::Result<()> {
     telemetry::init(&config.log);
-    let core = open_core(config).await?;
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        stop.cancel();
-    });
+    Signals::install()?.cancel_on_signal(shutdown.clone());
+    let core = open_core(config).await?;
     Worker::new(core.clone(), Registry::standard()).run(shutdown).await;
     core.db.close().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+/// SIGINT and SIGTERM, registered before the process says it is ready, so a signal sent
+/// right after that line is never missed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+
+    /// Cancels `token` at the first signal.
+    fn cancel_on_signal(mut self, token: CancellationToken) {
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+            tracing::info!("shutting down");
+            token.cancel();
+        });
+    }
 }
 
 async fn jobs_command(config: Config, cmd: JobsCommand) -> anyhow::Result<()> {
