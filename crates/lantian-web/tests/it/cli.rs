@@ -25,8 +25,8 @@ async fn run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32
 }
 
 /// Starts `serve` on a free port and waits until it says it is serving.
-async fn serve(dir: &std::path::Path) -> (Child, String) {
-    let mut child = lantian(dir, &["serve", "--listen", "127.0.0.1:0"], &[]).stdout(Stdio::piped()).spawn().unwrap();
+async fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = lantian(dir, &["serve", "--listen", "127.0.0.1:0"], env).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
     let url = line.rsplit(' ').next().unwrap().to_string();
@@ -97,7 +97,7 @@ async fn a_schema_newer_than_the_binary_is_refused() {
 #[tokio::test]
 async fn one_serve_per_sqlite_file_and_backups_while_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let (child, url) = serve(dir.path()).await;
+    let (child, url) = serve(dir.path(), &[]).await;
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let (code, _, err) = run(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[]).await;
     assert_eq!(code, 1);
@@ -122,7 +122,7 @@ async fn one_serve_per_sqlite_file_and_backups_while_serving() {
     let (code, _, err) = run(dir.path(), &["restore", "junk.db"], &[]).await;
     assert_eq!(code, 1);
     assert!(err.contains("junk.db"), "{err}");
-    let (child, _) = serve(dir.path()).await;
+    let (child, _) = serve(dir.path(), &[]).await;
     stop(child).await;
 }
 
@@ -133,4 +133,17 @@ async fn postgres_backups_point_to_pg_dump() {
         run(dir.path(), &["backup", "x.db"], &[("LANTIAN__DATABASE__URL", "postgres://a@127.0.0.1:9/b")]).await;
     assert_eq!(code, 1);
     assert!(err.contains("pg_dump"), "{err}");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_private_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let (child, url) = serve(dir.path(), &[("LANTIAN__METRICS__LISTEN", listen.as_str())]).await;
+    assert_eq!(reqwest::get(format!("{url}/healthz")).await.unwrap().status(), 200);
+    assert_eq!(reqwest::get(format!("{url}/metrics")).await.unwrap().status(), 404, "not on the public site");
+    let text = reqwest::get(format!("http://{listen}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("http_requests_total{status=\"2xx\"}"), "{text}");
+    stop(child).await;
 }

@@ -10,4 +10,5 @@ mod cli;
 mod i18n;
 mod jobs;
 mod schema;
+mod tls;
 mod web;
