@@ -1,6 +1,8 @@
 //! The pieces every fake shares: the clock, loopback binding and the handle
 //! of a running server.
 
+mod hang_up;
+
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -10,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+pub use hang_up::{HangUp, serve_router_with_hang_up};
 
 /// The application's clock in epoch milliseconds.
 ///

@@ -13,5 +13,8 @@
 //! This crate deliberately depends on no other crate of the workspace: the
 //! fakes model the outside world, not Lantian's view of it.
 
+pub mod aliyun_sms;
 pub mod harness;
+mod html;
 pub mod smtp;
+mod utc;

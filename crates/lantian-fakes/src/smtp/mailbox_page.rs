@@ -1,32 +1,20 @@
 //! The demo's mailbox: a small web page listing what the SMTP fake received.
 //!
-//! Server-rendered HTML with no script and no external assets, so it works
-//! offline and under a strict Content-Security-Policy; the only style comes
-//! from `/style.css`. Every value shown came from an SMTP client and is
-//! escaped.
+//! Server-rendered, script-free and escaped: see [`crate::html`].
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::Shared;
 use super::store::ReceivedMessage;
-
-const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'";
-
-const STYLE: &str = "\
-body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
-pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
-.empty{color:#777}
-form{margin:1rem 0}
-";
+use crate::html::{escape_html, page, style};
+use crate::utc::format_label;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -37,10 +25,6 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/messages", get(api_messages))
         .route("/api/clear", post(api_clear))
         .with_state(shared)
-}
-
-async fn style() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE)
 }
 
 /// The message list, newest first; refreshes itself (without script) so the
@@ -64,7 +48,7 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/messages/{}\">{}</a></td></tr>",
-                format_time(m.received_at_ms),
+                format_label(m.received_at_ms),
                 escape_html(&m.mail_from),
                 escape_html(&m.rcpt_to.join(", ")),
                 m.id,
@@ -91,7 +75,7 @@ fn message_body(m: &ReceivedMessage) -> String {
         format!("<p><a href=\"/\">返回收件箱 Back to mailbox</a></p><h1>{}</h1><table>", escape_html(&m.subject));
     let rows = [
         ("编号 Id", m.id.to_string()),
-        ("接收时间 Received", format_time(m.received_at_ms)),
+        ("接收时间 Received", format_label(m.received_at_ms)),
         ("信封发件人 MAIL FROM", m.mail_from.clone()),
         ("信封收件人 RCPT TO", m.rcpt_to.join(", ")),
         ("认证用户 Authenticated as", m.authenticated_as.clone().unwrap_or_else(|| "-".to_owned())),
@@ -132,82 +116,4 @@ async fn api_messages(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 async fn api_clear(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.mailbox().clear();
     StatusCode::NO_CONTENT
-}
-
-/// Wraps `body` (already escaped) in the page skeleton; `title` is escaped here.
-fn page(title: &str, head: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
-         <title>{}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\
-         <body>{body}</body></html>",
-        escape_html(title)
-    );
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, CSP)], html).into_response()
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC`; UTC so the demo never guesses a time zone.
-fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let second_of_day = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `civil_from_days`); avoids a date library for one label.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape_html(r#"<script>alert("x&y")</script>'"#),
-            "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"
-        );
-        assert_eq!(escape_html("中文"), "中文");
-    }
-
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_time(1_700_000_000_123), "2023-11-14 22:13:20 UTC");
-        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_time(-1000), "1969-12-31 23:59:59 UTC");
-    }
 }
