@@ -26,6 +26,11 @@ pub struct Config {
     pub i18n: I18nConfig,
     pub business: BusinessConfig,
     pub demo: DemoConfig,
+    pub security: SecurityConfig,
+    pub keys: KeysConfig,
+    pub sessions: SessionsConfig,
+    pub mail: MailConfig,
+    pub sms: SmsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -100,6 +105,83 @@ pub struct BusinessConfig {
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     pub mailbox_port: u16,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    pub file: String,
+    pub inline: Secret,
+    pub inline_file: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    pub customer_idle_minutes: u64,
+    pub customer_absolute_days: u64,
+    pub staff_idle_minutes: u64,
+    pub staff_absolute_hours: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: MailTls,
+    pub username: String,
+    pub password: Secret,
+    pub password_file: String,
+    pub from: String,
+    pub timeout_secs: u64,
+    pub relay_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    None,
+    Aliyun,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub access_key_secret: Secret,
+    pub access_key_secret_file: String,
+    pub sign_name: String,
+    pub template_security_alert: String,
+    pub template_service_expiry: String,
+    pub per_number_per_hour: u32,
+    pub per_number_per_day: u32,
+    pub timeout_secs: u64,
+}
+
+impl MailConfig {
+    /// True when the SMTP server runs on this machine; otherwise it is a recipient of data.
+    pub fn is_local(&self) -> bool {
+        matches!(self.host.as_str(), "127.0.0.1" | "::1" | "localhost")
+    }
 }
 
 /// A value that must never be printed or logged. Serialises as `[redacted]`.
@@ -228,6 +310,34 @@ impl Config {
         }
         if jiff::tz::TimeZone::get(&self.business.time_zone).is_err() {
             return Err(invalid("business.time_zone", "expected an IANA time zone such as Asia/Shanghai"));
+        }
+        if let Err(e) = crate::crypto::password::params_of(&self.security) {
+            return Err(invalid("security.argon2_memory_kib", &format!("Argon2 parameters not accepted: {e}")));
+        }
+        let ss = &self.sessions;
+        if ss.customer_idle_minutes == 0
+            || ss.staff_idle_minutes == 0
+            || ss.customer_absolute_days == 0
+            || ss.staff_absolute_hours == 0
+        {
+            return Err(invalid("sessions.staff_idle_minutes", "every session time-out is at least 1"));
+        }
+        if self.mail.tls == MailTls::None && !self.mail.is_local() {
+            return Err(invalid(
+                "mail.tls",
+                "\"none\" only for an SMTP server on this machine; use \"starttls\" or \"tls\"",
+            ));
+        }
+        if !self.mail.is_local() && self.mail.relay_name.trim().is_empty() {
+            return Err(invalid("mail.relay_name", "name the outside SMTP relay: it receives personal data"));
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("mail.from", "expected an address such as \"蓝天云 <no-reply@example.com>\""));
+        }
+        if self.sms.provider == SmsProvider::Aliyun
+            && (self.sms.access_key_id.is_empty() || self.sms.access_key_secret.expose().is_empty())
+        {
+            return Err(invalid("sms.access_key_id", "the aliyun provider needs access_key_id and access_key_secret"));
         }
         if self.log.level.parse::<LevelCheck>().is_err() {
             return Err(invalid(

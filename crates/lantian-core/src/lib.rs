@@ -4,14 +4,28 @@
 //! types and service functions in `mod.rs`, SQL only in `repo.rs`. Service functions take the
 //! time as an input (`now`), so tests move a [`clock::ManualClock`] instead of sleeping.
 
+pub mod aliyun;
+pub mod apitokens;
+pub mod audit;
+pub mod authz;
 pub mod backup;
 pub mod bench_data;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod consents;
+pub mod crypto;
 pub mod db;
+pub mod disclosures;
 pub mod error;
+pub mod i18n;
 pub mod jobs;
+pub mod notify;
+pub mod ratelimit;
+pub mod reveal;
+pub mod sessions;
+pub mod staff;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -20,20 +34,42 @@ pub use config::Config;
 pub use db::Db;
 pub use error::{Error, Result};
 
-/// What every service function needs: the database, the settings and the clock.
+use crypto::KeyRing;
+use crypto::password::Passwords;
+use notify::{Mailer, SmsSender};
+
+/// What every service function needs: the database, the settings, the clock, the keys, and
+/// the clients of the outside systems.
 #[derive(Clone)]
 pub struct Core {
     pub db: Db,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    pub keys: Arc<KeyRing>,
+    pub passwords: Passwords,
+    pub mailer: Arc<dyn Mailer>,
+    /// None when `sms.provider = "none"`.
+    pub sms: Option<Arc<dyn SmsSender>>,
 }
 
 impl Core {
-    pub fn new(db: Db, config: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Self { db, config, clock }
+    /// Builds the core with the real clients the configuration names.
+    pub fn new(db: Db, config: Arc<Config>, clock: Arc<dyn Clock>, keys: Arc<KeyRing>) -> Result<Self> {
+        let mailer: Arc<dyn Mailer> = Arc::new(notify::mail::SmtpMailer::new(&config.mail)?);
+        let sms = notify::sms::from_config(&config.sms, clock.clone())?;
+        let passwords = Passwords::new(&config.security);
+        Ok(Self { db, config, clock, keys, passwords, mailer, sms })
     }
 
     pub fn now(&self) -> UnixMs {
         self.clock.now()
     }
+}
+
+/// Facts about the request an action came from, for sessions, consents and the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
 }

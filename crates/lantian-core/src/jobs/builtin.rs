@@ -31,6 +31,26 @@ impl Periodic for PurgeFinishedJobs {
     }
 }
 
+/// Deletes sessions that ended more than 30 days ago.
+pub struct PurgeSessions;
+
+#[async_trait]
+impl Periodic for PurgeSessions {
+    async fn run(&self, core: &Core) -> Result<()> {
+        crate::sessions::purge(core, core.now()).await.map(|_| ())
+    }
+}
+
+/// Drops rate-limit windows that have ended.
+pub struct PurgeRateLimits;
+
+#[async_trait]
+impl Periodic for PurgeRateLimits {
+    async fn run(&self, core: &Core) -> Result<()> {
+        crate::ratelimit::purge(&core.db, core.now()).await.map(|_| ())
+    }
+}
+
 /// `jobs.selftest`: a diagnostic job for operators (`lantian jobs selftest`) that proves the
 /// workers are alive and shows how they share work. It does nothing but wait a little.
 pub const SELFTEST: &str = "jobs.selftest";

@@ -10,6 +10,7 @@
 mod builtin;
 mod periodic;
 pub(crate) mod repo;
+mod rewrap;
 mod worker;
 
 use std::collections::HashMap;
@@ -19,10 +20,13 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 pub use builtin::{PurgeFinishedJobs, SELFTEST, SelfTest, SelfTestPayload};
-pub use periodic::PeriodicTask;
+pub use periodic::{Periodic, PeriodicTask};
 pub use repo::{JobRow, JobState, JobSummary};
+pub use rewrap::{REWRAP, RewrapPayload};
 pub use worker::Worker;
 
+use crate::audit;
+use crate::authz::{Permission, Principal};
 use crate::db::{Db, Tx};
 use crate::{Core, Error, Result, UnixMs};
 
@@ -86,7 +90,12 @@ impl Registry {
     pub fn standard() -> Registry {
         let mut r = Registry::default();
         r.register(SELFTEST, SelfTest);
+        r.register(crate::notify::deliver::EMAIL, crate::notify::deliver::SendEmail);
+        r.register(crate::notify::deliver::SMS, crate::notify::deliver::SendSms);
+        r.register(REWRAP, rewrap::Rewrap);
         r.every(PeriodicTask::new("jobs.purge", std::time::Duration::from_secs(3600), PurgeFinishedJobs));
+        r.every(PeriodicTask::new("sessions.purge", std::time::Duration::from_secs(3600), builtin::PurgeSessions));
+        r.every(PeriodicTask::new("ratelimits.purge", std::time::Duration::from_secs(600), builtin::PurgeRateLimits));
         r
     }
 
@@ -136,12 +145,16 @@ pub async fn list(db: &Db, state: JobState, limit: i64) -> Result<Vec<JobSummary
     Ok(repo::list(db, state, limit).await?)
 }
 
-/// Staff action: put a dead job back in the queue with fresh attempts.
-pub async fn retry_dead(core: &Core, id: i64, now: UnixMs) -> Result<()> {
+/// Staff action: put a dead job back in the queue with fresh attempts (audited).
+pub async fn retry_dead(core: &Core, who: &Principal, id: i64, request_id: Option<&str>, now: UnixMs) -> Result<()> {
+    if *who != Principal::System {
+        who.require(Permission::JobsManage)?;
+    }
     let mut tx = core.db.begin().await?;
     if !repo::requeue_dead(&mut tx, id, now).await? {
         return Err(Error::NotFound);
     }
+    audit::record(&mut tx, who, request_id, audit::Event::new("jobs.retry").target("job", id), now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,0 +1,188 @@
+//! The notifier: `notify(subject, event, args)` inside the caller's transaction picks the
+//! channels from the event's class, the subject's preferences and consents, and enqueues the
+//! deliveries (jobs) or writes the in-site notice. Security and legal notices always go by
+//! e-mail. SMS goes only to a phone the subject gave, only for security and service-expiry
+//! events, only while the `sms_notices` consent stands (checked again when it is sent), and
+//! carries only the vendor's approved template code and parameters, never free text.
+
+mod contacts;
+pub mod deliver;
+pub mod mail;
+mod repo;
+pub mod sms;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use contacts::Contact;
+pub use mail::{DeliveryError, Mailer, OutgoingMail};
+pub use repo::NoticeRow;
+pub use sms::SmsSender;
+
+use crate::authz::Subject;
+use crate::consents::{self, Purpose};
+use crate::db::Tx;
+use crate::jobs::{self, NewJob};
+use crate::{Core, Result, UnixMs};
+
+/// Arguments of a notice (all strings: they fill message templates and SMS parameters).
+pub type Args = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    Security,
+    Legal,
+    Billing,
+    Service,
+    Support,
+    Announcement,
+}
+
+impl Class {
+    pub const ALL: [Class; 6] =
+        [Class::Security, Class::Legal, Class::Billing, Class::Service, Class::Support, Class::Announcement];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Security => "security",
+            Class::Legal => "legal",
+            Class::Billing => "billing",
+            Class::Service => "service",
+            Class::Support => "support",
+            Class::Announcement => "announcement",
+        }
+    }
+
+    /// Classes whose e-mail nobody can switch off.
+    pub fn email_mandatory(self) -> bool {
+        matches!(self, Class::Security | Class::Legal)
+    }
+}
+
+/// Everything the product notifies about. Each has an e-mail (subject and body) and an
+/// in-site text in both languages, under `notice-<key>-title` / `-body`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    PasswordChanged,
+    TwoFactorEnabled,
+    NewDeviceSignIn,
+    AccountLocked,
+    ServiceExpiring,
+}
+
+impl Event {
+    pub const ALL: [Event; 5] = [
+        Event::PasswordChanged,
+        Event::TwoFactorEnabled,
+        Event::NewDeviceSignIn,
+        Event::AccountLocked,
+        Event::ServiceExpiring,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Event::PasswordChanged => "password-changed",
+            Event::TwoFactorEnabled => "two-factor-enabled",
+            Event::NewDeviceSignIn => "new-device-sign-in",
+            Event::AccountLocked => "account-locked",
+            Event::ServiceExpiring => "service-expiring",
+        }
+    }
+
+    pub fn class(self) -> Class {
+        match self {
+            Event::PasswordChanged | Event::TwoFactorEnabled | Event::NewDeviceSignIn | Event::AccountLocked => {
+                Class::Security
+            }
+            Event::ServiceExpiring => Class::Service,
+        }
+    }
+
+    /// Urgent enough for SMS (C1.6: security events and impending expiry).
+    pub fn sms_worthy(self) -> bool {
+        matches!(self, Event::NewDeviceSignIn | Event::AccountLocked | Event::ServiceExpiring)
+    }
+}
+
+/// The channels a subject wants for a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channels {
+    pub email: bool,
+    pub sms: bool,
+    pub insite: bool,
+}
+
+impl Channels {
+    /// Before the subject chooses: e-mail and in-site for everything but announcements
+    /// (in-site only); SMS where the event allows it and the consent stands.
+    pub fn default_for(class: Class) -> Channels {
+        match class {
+            Class::Announcement => Channels { email: false, sms: false, insite: true },
+            Class::Security | Class::Service => Channels { email: true, sms: true, insite: true },
+            _ => Channels { email: true, sms: false, insite: true },
+        }
+    }
+}
+
+/// The channels in force: the subject's choice (or the default), with mandatory e-mail.
+pub async fn channels(tx: &mut Tx, subject: Subject, class: Class) -> Result<Channels> {
+    let mut c = repo::prefs(tx, subject, class).await?.unwrap_or_else(|| Channels::default_for(class));
+    if class.email_mandatory() {
+        c.email = true;
+    }
+    Ok(c)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Delivery {
+    pub subject: Subject,
+    pub event: Event,
+    pub args: Args,
+}
+
+/// Notifies `subject` of `event`, in the caller's transaction: nothing is sent unless the
+/// business change that caused it commits.
+pub async fn notify(tx: &mut Tx, core: &Core, subject: Subject, event: Event, args: Args, now: UnixMs) -> Result<()> {
+    let ch = channels(tx, subject, event.class()).await?;
+    if ch.insite {
+        repo::insert_notice(tx, subject, event, &args, now).await?;
+    }
+    let delivery = Delivery { subject, event, args };
+    if ch.email {
+        jobs::enqueue(tx, core, NewJob::new(deliver::EMAIL, &delivery, now)?, now).await?;
+    }
+    let sms_wanted = ch.sms && event.sms_worthy() && core.sms.is_some();
+    if sms_wanted && consents::current_in(tx, subject, Purpose::SmsNotices).await?.is_some() {
+        jobs::enqueue(tx, core, NewJob::new(deliver::SMS, &delivery, now)?, now).await?;
+    }
+    Ok(())
+}
+
+/// In-site notices, newest first, and the unread count.
+pub async fn notices(core: &Core, subject: Subject, limit: i64) -> Result<(Vec<NoticeRow>, i64)> {
+    let rows = repo::notices(&core.db, subject, limit).await?;
+    let unread = repo::unread(&core.db, subject).await?;
+    Ok((rows, unread))
+}
+
+pub async fn mark_read(core: &Core, subject: Subject, now: UnixMs) -> Result<u64> {
+    let mut tx = core.db.begin().await?;
+    let n = repo::mark_all_read(&mut tx, subject, now).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Saves a subject's choice for a class. E-mail for security and legal cannot be switched off.
+pub async fn set_channels(core: &Core, subject: Subject, class: Class, mut ch: Channels) -> Result<()> {
+    if class.email_mandatory() && !ch.email {
+        return Err(crate::Error::validation("email", "email-mandatory"));
+    }
+    ch.email |= class.email_mandatory();
+    let mut tx = core.db.begin().await?;
+    repo::set_prefs(&mut tx, subject, class, ch).await?;
+    tx.commit().await?;
+    Ok(())
+}
