@@ -37,6 +37,7 @@ pub struct WebSettings {
     pub https: bool,
     /// `__Host-` names need HTTPS; on plain HTTP (the demo on localhost) the bare name.
     pub prefs_cookie: &'static str,
+    pub session_cookie: &'static str,
     pub security_headers: Vec<(HeaderName, HeaderValue)>,
     pub metrics: bool,
 }
@@ -50,6 +51,7 @@ impl AppState {
             trusted_proxies: cfg.server.trusted_proxies.clone(),
             https,
             prefs_cookie: if https { "__Host-lantian_prefs" } else { "lantian_prefs" },
+            session_cookie: if https { "__Host-lantian_session" } else { "lantian_session" },
             security_headers: security::headers(https),
             metrics,
         };

@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use lantian_core::authz::{Principal, Role};
 use lantian_core::clock::SystemClock;
 use lantian_core::config::Config;
+use lantian_core::crypto::keyring::{self, KeyFile};
 use lantian_core::db::{self, Access, Db};
 use lantian_core::jobs::{self, JobState, NewJob, Registry, SELFTEST, SelfTestPayload, Worker};
-use lantian_core::{Core, backup};
+use lantian_core::{Core, RequestMeta, audit, backup, staff};
 use tokio_util::sync::CancellationToken;
 
 use crate::{AppState, Application, demo, telemetry};
@@ -47,6 +49,15 @@ pub enum Command {
     /// Inspect and operate the jobs queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Encryption keys of sensitive fields.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Generate a synthetic data set (for benchmarks; never on a production database).
     Seed {
         /// Size of the data set: roughly this many rows per large table.
@@ -76,6 +87,41 @@ pub struct ServeArgs {
 pub enum ConfigCommand {
     /// Validate the configuration and print the effective settings, secrets redacted.
     Check,
+}
+
+#[derive(Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff member and print their one-time password (TOTP is set up at first login).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Shown in the console; the username if not given.
+        #[arg(long)]
+        name: Option<String>,
+        /// owner, admin, support, billing or compliance; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of the whole audit trail; names the first broken row.
+    Verify,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Write a new key file (refuses to overwrite one).
+    Generate {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Add a new key to keys.file and make it active, then queue the re-encryption of every
+    /// sealed value (it runs in the workers once they are restarted with the new file).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -109,9 +155,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            if args.demo {
-                demo::adjust_config(&mut config);
-            }
             if let Some(listen) = args.listen {
                 config.server.listen = listen;
             }
@@ -141,6 +184,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(cmd) => jobs_command(config, cmd).await,
+        Command::Staff(StaffCommand::Create { username, email, name, roles }) => {
+            let roles = roles
+                .iter()
+                .map(|r| {
+                    Role::parse(r)
+                        .with_context(|| format!("unknown role `{r}` (owner, admin, support, billing, compliance)"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let core = open_core(config).await?;
+            let display_name = name.unwrap_or_else(|| username.clone());
+            let input = staff::NewStaff { username, display_name, email, roles };
+            let (id, password) =
+                staff::create(&core, &Principal::System, input, &RequestMeta::default()).await.map_err(explain)?;
+            println!(
+                "staff member {id} created; one-time password (shown once, must be changed at first login):\n{password}"
+            );
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = open(&config, Access::Shared).await?;
+            match audit::verify(&db).await? {
+                audit::Verdict::Intact { rows } => {
+                    println!("audit trail intact: {rows} rows");
+                    Ok(())
+                }
+                audit::Verdict::Broken { seq, why } => bail!("audit trail broken at row {seq}: {why}"),
+            }
+        }
+        Command::Keys(KeysCommand::Generate { file }) => {
+            write_new_file(&file, &KeyFile::generate().to_toml())?;
+            println!(
+                "key file written to {}; set keys.file to it and back it up apart from the database",
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
         Command::Seed { scale } => {
             let core = open_core(config).await?;
             let n = lantian_core::bench_data::generate(&core, scale).await?;
@@ -158,19 +238,82 @@ async fn open(config: &Config, access: Access) -> anyhow::Result<Db> {
 async fn open_core(config: Config) -> anyhow::Result<Core> {
     let db = open(&config, Access::Exclusive).await?;
     db::migrate(&db).await?;
-    Ok(Core::new(db, Arc::new(config), Arc::new(SystemClock)))
+    core_on(db, config)
 }
 
-async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
+fn core_on(db: Db, config: Config) -> anyhow::Result<Core> {
+    let keys = keyring::from_config(&config.keys).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Core::new(db, Arc::new(config), Arc::new(SystemClock), Arc::new(keys))?)
+}
+
+/// Domain errors in words for the terminal.
+fn explain(e: lantian_core::Error) -> anyhow::Error {
+    match e {
+        lantian_core::Error::Validation { field, code } => anyhow::anyhow!("invalid {field} ({code})"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Creates `path` with owner-only permissions; refuses to replace an existing file.
+fn write_new_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f =
+        opts.open(path).with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+async fn rotate_keys(config: Config) -> anyhow::Result<()> {
+    if config.keys.file.is_empty() {
+        bail!("keys rotate works on keys.file; with inline keys, rotate the secret where it is kept");
+    }
+    let path = PathBuf::from(&config.keys.file);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file: KeyFile = toml::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
+    let kid = file.rotate();
+    // Beside the old file, then renamed over it: never a half-written key file.
+    let staging = path.with_extension("rotating");
+    let _ = std::fs::remove_file(&staging);
+    write_new_file(&staging, &file.to_toml())?;
+    std::fs::rename(&staging, &path)?;
+    let db = open(&config, Access::Shared).await?;
+    let core = core_on(db, config)?;
+    let now = core.now();
+    let mut tx = core.db.begin().await?;
+    let payload = jobs::RewrapPayload { target_kid: kid.clone(), batch: 200, batches_per_run: 10 };
+    jobs::enqueue(&mut tx, &core, NewJob::new(jobs::REWRAP, &payload, now)?.dedupe(format!("rewrap-{kid}")), now)
+        .await?;
+    tx.commit().await?;
+    println!(
+        "key {kid} added and active in {}. Restart every Lantian process so it loads the file; \
+              the re-encryption job then re-seals every value with {kid}.",
+        path.display()
+    );
+    Ok(())
+}
+
+async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
     let started = Instant::now();
-    telemetry::init(&config.log);
     let shutdown = CancellationToken::new();
     Signals::install()?.cancel_on_signal(shutdown.clone());
+    let clock: Arc<dyn lantian_core::Clock> = Arc::new(SystemClock);
+    let mut demo = match demo_mode {
+        true => Some(demo::Demo::start(&mut config, demo::fake_clock(clock.clone())).await?),
+        false => None,
+    };
+    telemetry::init(&config.log);
     let metrics_addr = config.metrics.listen.parse().ok();
     let tls = config.tls_paths();
     let listen = config.server.listen;
     let core = open_core(config).await?;
-    let demo = if demo_mode { Some(demo::Demo::start(&core).await?) } else { None };
+    if let Some(d) = demo.as_mut() {
+        d.seed(&core).await?;
+    }
     if let Some(addr) = metrics_addr {
         crate::metrics::start(addr, shutdown.clone()).await?;
     }
@@ -248,14 +391,16 @@ async fn jobs_command(config: Config, cmd: JobsCommand) -> anyhow::Result<()> {
         JobsCommand::Retry { id } => {
             // Shared: the running serve (SQLite) keeps its lock; one short write is fine.
             let db = open(&config, Access::Shared).await?;
-            let core = Core::new(db, Arc::new(config), Arc::new(SystemClock));
-            jobs::retry_dead(&core, id, core.now()).await.with_context(|| format!("job {id} is not a dead job"))?;
+            let core = core_on(db, config)?;
+            jobs::retry_dead(&core, &Principal::System, id, None, core.now())
+                .await
+                .with_context(|| format!("job {id} is not a dead job"))?;
             println!("job {id} queued again");
             Ok(())
         }
         JobsCommand::Selftest { count, work_ms, timeout_secs } => {
             let db = open(&config, Access::Shared).await?;
-            let core = Core::new(db, Arc::new(config), Arc::new(SystemClock));
+            let core = core_on(db, config)?;
             let started = Instant::now();
             let ids = enqueue_selftest(&core, count, work_ms).await?;
             let deadline = started + Duration::from_secs(timeout_secs);

@@ -3,56 +3,103 @@
 
 use std::sync::Arc;
 
-use lantian_core::config::Config;
-use lantian_core::{Core, catalog};
+use lantian_core::authz::{Principal, Role};
+use lantian_core::config::{Config, LogFormat, MailTls, Secret};
+use lantian_core::crypto::keyring::KeyFile;
+use lantian_core::{Core, RequestMeta, catalog, staff};
+use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
+use lantian_fakes::harness::NowMs;
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
 
 const DEMO_DB: &str = "sqlite://data/demo.db";
-
-/// Demo data lives in its own file, never in the default production database; the log is
-/// for a person at a terminal.
-pub fn adjust_config(config: &mut Config) {
-    if config.database.url.expose() == "sqlite://data/lantian.db" {
-        config.database.url = lantian_core::config::Secret::new(DEMO_DB);
-    }
-    config.log.format = lantian_core::config::LogFormat::Pretty;
-}
+const DEMO_KEYS: &str = "data/demo-keys.toml";
 
 pub struct Demo {
     pub smtp: SmtpFake,
+    pub sms: AliyunSmsFake,
+    /// The owner made at the first start, with the one-time password to sign in with.
+    pub new_owner: Option<String>,
 }
 
 impl Demo {
-    pub async fn start(core: &Core) -> anyhow::Result<Demo> {
-        let clock = core.clock.clone();
-        let opts = |web_port| SmtpFakeOptions {
-            web_port: Some(web_port),
-            now: Arc::new({
-                let clock = clock.clone();
-                move || clock.now().0
-            }),
-            ..SmtpFakeOptions::default()
-        };
+    /// Starts the fakes and points the configuration at them. Demo data lives in its own
+    /// database and key file (made at the first start), never the production defaults.
+    pub async fn start(config: &mut Config, now: NowMs) -> anyhow::Result<Demo> {
+        if config.database.url.expose() == "sqlite://data/lantian.db" {
+            config.database.url = Secret::new(DEMO_DB);
+        }
+        if config.keys.file.is_empty() && config.keys.inline.expose().is_empty() {
+            if !std::path::Path::new(DEMO_KEYS).exists() {
+                std::fs::create_dir_all("data")?;
+                std::fs::write(DEMO_KEYS, KeyFile::generate().to_toml())?;
+            }
+            config.keys.file = DEMO_KEYS.into();
+        }
+        config.log.format = LogFormat::Pretty;
+        let opts =
+            |web_port| SmtpFakeOptions { web_port: Some(web_port), now: now.clone(), ..SmtpFakeOptions::default() };
         // The mailbox prefers its documented port; if something holds it, any free one.
-        let smtp = match SmtpFake::start(opts(core.config.demo.mailbox_port)).await {
+        let smtp = match SmtpFake::start(opts(config.demo.mailbox_port)).await {
             Ok(s) => s,
             Err(_) => SmtpFake::start(opts(0)).await?,
         };
+        config.mail.host = "127.0.0.1".into();
+        config.mail.port = smtp.smtp_addr().port();
+        config.mail.tls = MailTls::None;
+        config.mail.username.clear();
+        let sms = AliyunSmsFake::start(AliyunSmsFakeOptions { now, ..AliyunSmsFakeOptions::default() }).await?;
+        point_sms_at(config, &sms);
+        Ok(Demo { smtp, sms, new_owner: None })
+    }
+
+    /// Demo data: the starter catalog, and an owner account on the first start.
+    pub async fn seed(&mut self, core: &Core) -> anyhow::Result<()> {
         catalog::seed_starter_regions(core, core.now()).await?;
-        Ok(Demo { smtp })
+        if staff::count(core).await? == 0 {
+            let input = staff::NewStaff {
+                username: "owner".into(),
+                display_name: "演示管理员 Demo owner".into(),
+                email: "owner@lantian.example".into(),
+                roles: vec![Role::Owner],
+            };
+            let (_, password) = staff::create(core, &Principal::System, input, &RequestMeta::default()).await?;
+            self.new_owner = Some(password);
+        }
+        Ok(())
     }
 
     pub fn banner(&self, site: &str) -> String {
         let mailbox = self.smtp.web_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+        let owner = match &self.new_owner {
+            Some(pw) => format!("owner / {pw}  (one-time: you choose a new one, then set up an authenticator app)"),
+            None => "owner, with the password you chose (`lantian staff create` makes more staff)".into(),
+        };
         format!(
             "\n  蓝天云 Lantian demo\n\n  Site            {site}\n  Staff console   {site}/staff\n  \
-             Demo mailbox    {mailbox}\n  SMTP fake       {}\n\n  Everything runs on this machine; nothing is sent anywhere. \
-             Ctrl-C stops it.\n",
+             Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMTP fake       {}\n\n  \
+             Everything runs on this machine; nothing is sent anywhere. Ctrl-C stops it.\n",
             self.smtp.smtp_addr()
         )
     }
 
     pub async fn stop(self) {
         self.smtp.shutdown().await;
+        self.sms.shutdown().await;
     }
+}
+
+/// The fakes read the same clock as the application.
+pub fn fake_clock(clock: Arc<dyn lantian_core::Clock>) -> NowMs {
+    Arc::new(move || clock.now().0)
+}
+
+/// Points the real Aliyun SMS client at the fake, with the fake's credentials and templates.
+pub fn point_sms_at(config: &mut Config, fake: &AliyunSmsFake) {
+    let defaults = AliyunSmsFakeOptions::default();
+    config.sms.provider = lantian_core::config::SmsProvider::Aliyun;
+    config.sms.endpoint = fake.endpoint();
+    config.sms.access_key_id = defaults.access_key_id;
+    config.sms.access_key_secret = Secret::new(defaults.access_key_secret);
+    config.sms.template_security_alert = "SMS_900000001".into();
+    config.sms.template_service_expiry = "SMS_900000002".into();
 }

@@ -4,10 +4,10 @@
 pub mod api;
 pub mod app;
 mod assets;
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod error;
-pub mod i18n;
 mod metrics;
 pub mod middleware;
 pub mod pages;

@@ -14,9 +14,9 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use crate::error::FieldProblem;
-use crate::i18n::Tr;
 use crate::middleware::RequestContext;
 use crate::pages::Layout;
+use lantian_core::i18n::Tr;
 
 /// Marks a response whose body a handler drew itself; the middleware leaves it alone.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +50,7 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
     };
     *out.status_mut() = status;
     // Keep what the inner response said about retrying and allowed methods.
-    for name in [header::RETRY_AFTER, header::ALLOW] {
+    for name in [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE, header::SET_COOKIE, header::LOCATION] {
         if let Some(v) = res.headers().get(&name) {
             out.headers_mut().insert(name, v.clone());
         }

@@ -12,8 +12,8 @@ use http::header::{ACCEPT_LANGUAGE, COOKIE};
 use ipnet::IpNet;
 
 use crate::AppState;
-use crate::i18n::Lang;
 use crate::pages::preferences::Prefs;
+use lantian_core::i18n::Lang;
 
 /// What every handler and the error pages know about the request.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use lantian_core::catalog::{self, Region};
 use super::{Area, Layout, render};
 use crate::AppState;
 use crate::error::WebError;
-use crate::i18n::Tr;
 use crate::middleware::RequestContext;
+use lantian_core::i18n::Tr;
 
 #[derive(Template)]
 #[template(path = "public/home.html")]

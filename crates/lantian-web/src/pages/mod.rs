@@ -13,15 +13,12 @@ use axum::routing::get;
 use http::StatusCode;
 
 use crate::AppState;
-use crate::i18n::Lang;
 use crate::middleware::RequestContext;
+use lantian_core::i18n::Lang;
 use preferences::Theme;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::show))
-        .route("/account", get(portal::overview))
-        .route("/staff", get(staff::overview))
+    Router::new().route("/", get(home::show)).route("/account", get(portal::overview)).merge(staff::routes())
 }
 
 /// Which of the three layouts a page uses: its navigation and its look.
@@ -39,16 +36,23 @@ pub struct Layout {
     pub theme: Theme,
     /// The current path, where the preference forms return to.
     pub path: String,
+    /// The console's navigation, for a signed-in staff member.
+    pub staff: Option<staff::StaffNav>,
 }
 
 impl Layout {
     pub fn new(ctx: Option<&RequestContext>, path: &str, area: Area) -> Layout {
         let (lang, theme) = ctx.map(|c| (c.lang, c.prefs.theme)).unwrap_or_default();
-        Layout { area, lang, theme, path: path.to_string() }
+        Layout { area, lang, theme, path: path.to_string(), staff: None }
     }
 
     pub fn from_ctx(ctx: &RequestContext, path: &str, area: Area) -> Layout {
-        Layout { area, lang: ctx.lang, theme: ctx.prefs.theme, path: path.to_string() }
+        Layout { area, lang: ctx.lang, theme: ctx.prefs.theme, path: path.to_string(), staff: None }
+    }
+
+    /// The form token every staff form carries.
+    pub fn csrf(&self) -> &str {
+        self.staff.as_ref().map(|s| s.csrf.as_str()).unwrap_or("")
     }
 
     pub fn is(&self, area: &str) -> bool {
@@ -77,4 +81,10 @@ pub fn render(page: &impl Template) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// A time as people read it, in the business time zone: `2026-11-29 15:30`.
+pub fn format_time(time_zone: &str, at: lantian_core::UnixMs) -> String {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    at.to_timestamp().to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
 }

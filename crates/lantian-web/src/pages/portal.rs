@@ -6,8 +6,8 @@ use axum::Extension;
 use axum::response::Response;
 
 use super::{Area, Layout, render};
-use crate::i18n::Tr;
 use crate::middleware::RequestContext;
+use lantian_core::i18n::Tr;
 
 #[derive(Template)]
 #[template(path = "portal/overview.html")]

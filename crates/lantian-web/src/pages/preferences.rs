@@ -9,7 +9,7 @@ use http::header::SET_COOKIE;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::i18n::Lang;
+use lantian_core::i18n::Lang;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Theme {

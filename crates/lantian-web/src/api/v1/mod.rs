@@ -1,5 +1,6 @@
 //! Version 1 of the JSON API and its OpenAPI 3.1 description.
 
+mod me;
 mod regions;
 
 use axum::Json;
@@ -19,15 +20,28 @@ use lantian_core::Error;
         version = "1",
         description = "The JSON API of Lantian (蓝天云). Errors are RFC 9457 problem documents (application/problem+json)."
     ),
-    paths(regions::list),
-    components(schemas(regions::RegionOut, regions::RegionPage, Problem))
+    paths(regions::list, me::me),
+    components(schemas(regions::RegionOut, regions::RegionPage, me::Me, Problem)),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer scheme: personal access tokens (`lt_...`) made in the account or console.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/regions", get(regions::list))
+        .route("/me", get(me::me))
 }
 
 /// The paging parameters every list endpoint takes.

@@ -1,0 +1,66 @@
+//! The staff console: sign-in with a second factor, then what each role may see and do.
+
+mod audit;
+mod console;
+mod jobs;
+mod login;
+mod profile;
+mod team;
+mod tokens;
+
+use axum::Router;
+use axum::routing::{get, post};
+use lantian_core::authz::Permission;
+use lantian_core::notify;
+
+use super::{Area, Layout};
+use crate::AppState;
+use crate::auth::StaffCtx;
+use crate::error::WebError;
+use crate::middleware::RequestContext;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff", get(console::overview))
+        .route("/staff/notices", get(console::notices))
+        .route("/staff/login", get(login::form).post(login::submit))
+        .route("/staff/login/second-factor", get(login::second_factor).post(login::second_factor_submit))
+        .route("/staff/password", get(login::password_form).post(login::password_submit))
+        .route("/staff/logout", post(login::logout))
+        .route("/staff/team", get(team::list).post(team::create))
+        .route("/staff/team/{id}/reveal", post(team::reveal))
+        .route("/staff/team/{id}/deactivate", post(team::deactivate))
+        .route("/staff/audit", get(audit::list))
+        .route("/staff/jobs", get(jobs::list))
+        .route("/staff/jobs/{id}/retry", post(jobs::retry))
+        .route("/staff/tokens", get(tokens::list).post(tokens::create))
+        .route("/staff/profile", get(profile::show).post(profile::save))
+        .route("/staff/tokens/{id}/revoke", post(tokens::revoke))
+}
+
+/// The console's navigation: only what the member's roles allow.
+pub struct StaffNav {
+    pub name: String,
+    pub can_team: bool,
+    pub can_audit: bool,
+    pub can_jobs: bool,
+    pub unread: i64,
+    pub csrf: String,
+}
+
+/// The layout of a console page for a signed-in member.
+pub async fn layout(state: &AppState, ctx: &RequestContext, staff: &StaffCtx, path: &str) -> Result<Layout, WebError> {
+    let (_, unread) = notify::notices(&state.core, staff.subject(), 0).await?;
+    let p = &staff.principal;
+    let nav = StaffNav {
+        name: staff.member.display_name.clone(),
+        can_team: p.can(Permission::StaffManage),
+        can_audit: p.can(Permission::AuditRead),
+        can_jobs: p.can(Permission::JobsManage),
+        unread,
+        csrf: staff.session.csrf_secret.clone(),
+    };
+    let mut l = Layout::from_ctx(ctx, path, Area::Staff);
+    l.staff = Some(nav);
+    Ok(l)
+}
