@@ -11,6 +11,12 @@ use tokio::process::{Child, Command};
 fn lantian(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lantian"));
     c.current_dir(dir).args(args).env("LANTIAN__LOG__LEVEL", "warn").kill_on_drop(true);
+    // Every process of one test directory shares one key file, as one installation would.
+    let keys = dir.join("keys.toml");
+    if !keys.exists() {
+        std::fs::write(&keys, lantian_core::crypto::keyring::KeyFile::generate().to_toml()).unwrap();
+    }
+    c.env("LANTIAN__KEYS__FILE", &keys);
     for (k, v) in env {
         c.env(k, v);
     }

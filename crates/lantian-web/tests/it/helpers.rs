@@ -8,9 +8,12 @@ use std::sync::{Arc, Once};
 use figment::providers::Env;
 use lantian_core::clock::ManualClock;
 use lantian_core::config::{Config, Secret};
+use lantian_core::crypto::keyring::{self, KeyFile};
 use lantian_core::db::{self, Access, Db, DbKind};
 use lantian_core::jobs::{Registry, Worker};
 use lantian_core::{Core, UnixMs};
+use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
+use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
 use lantian_web::{AppState, Application};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -40,6 +43,8 @@ macro_rules! db_test {
 }
 
 pub struct TestApp {
+    pub smtp: SmtpFake,
+    pub sms: AliyunSmsFake,
     pub addr: SocketAddr,
     pub base: String,
     pub core: Core,
@@ -66,6 +71,11 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A fresh client with its own cookie jar (another browser).
+    pub fn new_client(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 }
 
@@ -122,6 +132,10 @@ pub fn test_config(url: &str) -> Config {
     c.jobs.backoff_base_secs = 10;
     c.jobs.backoff_max_secs = 60;
     c.jobs.in_process_worker = false;
+    // Cheap hashing in tests; one test keeps the production parameters.
+    c.security.argon2_memory_kib = 64;
+    c.security.argon2_iterations = 1;
+    c.keys.inline = Secret::new(KeyFile::generate().to_toml());
     c
 }
 
@@ -212,11 +226,18 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     install_crypto();
     let test_db = new_test_db(kind).await?;
     let mut config = test_config(&test_db.url);
+    let clock = Arc::new(ManualClock::new(T0));
+    let now = lantian_web::demo::fake_clock(clock.clone());
+    let smtp =
+        SmtpFake::start(SmtpFakeOptions { web_port: None, now: now.clone(), ..Default::default() }).await.unwrap();
+    config.mail.port = smtp.smtp_addr().port();
+    let sms = AliyunSmsFake::start(AliyunSmsFakeOptions { now, ..Default::default() }).await.unwrap();
+    lantian_web::demo::point_sms_at(&mut config, &sms);
     adjust(&mut config);
     let db = Db::open(&config.database, Access::Exclusive).await.unwrap();
     db::migrate(&db).await.unwrap();
-    let clock = Arc::new(ManualClock::new(T0));
-    let core = Core::new(db, Arc::new(config), clock.clone());
+    let keys = Arc::new(keyring::from_config(&config.keys).unwrap());
+    let core = Core::new(db, Arc::new(config), clock.clone(), keys).unwrap();
     lantian_core::catalog::seed_starter_regions(&core, T0).await.unwrap();
     let app =
         Application::build(AppState::new(core.clone(), false), "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
@@ -225,5 +246,96 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     tokio::spawn(app.run(shutdown.clone()));
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Some(TestApp { addr, base: format!("http://{addr}"), core, clock, client, db: test_db, shutdown })
+    Some(TestApp { smtp, sms, addr, base: format!("http://{addr}"), core, clock, client, db: test_db, shutdown })
+}
+
+/// The `value` of the first input named `name` in a page.
+pub fn form_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let v = rest.find("value=\"")? + 7;
+    Some(rest[v..v + rest[v..].find('"')?].to_string())
+}
+
+/// The text right inside the element with id `id` (up to the next tag).
+pub fn text_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    Some(rest[start..start + rest[start..].find('<')?].trim().to_string())
+}
+
+pub const STAFF_PASSWORD: &str = "a long staff passphrase 42";
+
+pub async fn create_staff(app: &TestApp, username: &str, roles: &[lantian_core::authz::Role]) -> (i64, String) {
+    let input = lantian_core::staff::NewStaff {
+        username: username.into(),
+        display_name: format!("{username} display"),
+        email: format!("{username}@staff.example"),
+        roles: roles.to_vec(),
+    };
+    lantian_core::staff::create(&app.core, &lantian_core::authz::Principal::System, input, &Default::default())
+        .await
+        .unwrap()
+}
+
+/// The first sign-in of a new member in `client`: one-time password, TOTP enrolment, recovery
+/// codes, new password. Returns the TOTP secret.
+pub async fn first_sign_in(app: &TestApp, client: &reqwest::Client, username: &str, one_time: &str) -> String {
+    let r = client
+        .post(app.url("/staff/login"))
+        .form(&[("username", username), ("password", one_time)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "password accepted");
+    let page = client.get(app.url("/staff/login/second-factor")).send().await.unwrap().text().await.unwrap();
+    let secret = text_of(&page, "totp-secret").expect("enrolment shows the secret");
+    let csrf = form_value(&page, "csrf").unwrap();
+    let code = lantian_core::totp::code_at(&secret, app.core.now()).unwrap();
+    let r = client
+        .post(app.url("/staff/login/second-factor"))
+        .form(&[("code", code.as_str()), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"recovery-codes\""));
+    // The one-time password must be replaced before anything else.
+    let r = client.get(app.url("/staff")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/staff/password");
+    let page = client.get(app.url("/staff/password")).send().await.unwrap().text().await.unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let form = [("password", STAFF_PASSWORD), ("confirm", STAFF_PASSWORD), ("csrf", csrf.as_str())];
+    let r = client.post(app.url("/staff/password")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    secret
+}
+
+/// A later sign-in: password, then a code of a fresh time step.
+pub async fn sign_in(app: &TestApp, client: &reqwest::Client, username: &str, secret: &str) {
+    app.clock.advance(std::time::Duration::from_secs(30));
+    let r = client
+        .post(app.url("/staff/login"))
+        .form(&[("username", username), ("password", STAFF_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = client.get(app.url("/staff/login/second-factor")).send().await.unwrap().text().await.unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let code = lantian_core::totp::code_at(secret, app.core.now()).unwrap();
+    let r = client
+        .post(app.url("/staff/login/second-factor"))
+        .form(&[("code", code.as_str()), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/staff");
+}
+
+/// The CSRF form token of the signed-in member's pages.
+pub async fn csrf_of(app: &TestApp, client: &reqwest::Client) -> String {
+    let page = client.get(app.url("/staff/tokens")).send().await.unwrap().text().await.unwrap();
+    form_value(&page, "csrf").unwrap()
 }

@@ -9,7 +9,8 @@ fn crate_dir() -> PathBuf {
 }
 
 fn keys_of(locale: &str) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(crate_dir().join("locales").join(locale).join("main.ftl")).unwrap();
+    let text =
+        std::fs::read_to_string(crate_dir().join("../lantian-core/locales").join(locale).join("main.ftl")).unwrap();
     text.lines()
         .filter(|l| !l.starts_with([' ', '#', '\t']) && l.contains(" = "))
         .map(|l| l.split(" = ").next().unwrap().trim().to_string())
@@ -32,6 +33,7 @@ fn used_keys() -> BTreeSet<(String, String)> {
     let mut paths = vec![];
     files(&crate_dir().join("templates"), "html", &mut paths);
     files(&crate_dir().join("src"), "rs", &mut paths);
+    files(&crate_dir().join("../lantian-core/src"), "rs", &mut paths);
     let mut used = BTreeSet::new();
     for p in paths {
         let text = std::fs::read_to_string(&p).unwrap();

@@ -96,8 +96,11 @@ db_test!(failing_job_backs_off_then_dies_and_can_be_retried, |app| {
     let dead = jobs::list(&app.core.db, JobState::Dead, 10).await.unwrap();
     assert_eq!(dead.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
 
-    jobs::retry_dead(&app.core, id, app.core.now()).await.unwrap();
-    assert!(matches!(jobs::retry_dead(&app.core, id, app.core.now()).await, Err(lantian_core::Error::NotFound)));
+    jobs::retry_dead(&app.core, &lantian_core::authz::Principal::System, id, None, app.core.now()).await.unwrap();
+    assert!(matches!(
+        jobs::retry_dead(&app.core, &lantian_core::authz::Principal::System, id, None, app.core.now()).await,
+        Err(lantian_core::Error::NotFound)
+    ));
     assert_eq!(w.step().await.unwrap(), 1);
     assert_eq!(probe.runs.lock().unwrap()[&id], 4);
 });
@@ -181,11 +184,12 @@ db_test!(periodic_task_runs_once_per_period_across_instances, |app| {
         ran += a.run_periodic(&mut seen_a).await.unwrap();
         app.clock.advance(Duration::from_secs(3600));
     }
-    assert_eq!(ran, 6, "jobs.purge runs hourly: once per hour in all");
     let sql =
         "SELECT COUNT(*), COUNT(DISTINCT period), COUNT(finished_at) FROM periodic_runs WHERE task = 'jobs.purge'";
     let counts: (i64, i64, i64) = on_read!(&app.core.db, c => sqlx::query_as(sql).fetch_one(c).await.unwrap());
-    assert_eq!(counts, (6, 6, 6));
+    assert_eq!(counts, (6, 6, 6), "jobs.purge runs hourly: once per hour in all");
+    let all: i64 = on_read!(&app.core.db, c => sqlx::query_scalar("SELECT COUNT(*) FROM periodic_runs").fetch_one(c).await.unwrap());
+    assert_eq!(ran as i64, all, "every run claimed a period of its own");
 });
 
 db_test!(purge_deletes_finished_jobs_after_retention, |app| {
@@ -213,6 +217,7 @@ async fn two_worker_processes_on_postgres_never_run_the_same_job() {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_lantian"))
             .arg("worker")
             .env("LANTIAN__DATABASE__URL", &app.db.url)
+            .env("LANTIAN__KEYS__INLINE", app.core.config.keys.inline.expose())
             .env("LANTIAN__JOBS__CONCURRENCY", "8")
             .env("LANTIAN__JOBS__POLL_INTERVAL_MS", "20")
             .env("LANTIAN__LOG__LEVEL", "warn")

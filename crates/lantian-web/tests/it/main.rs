@@ -5,10 +5,15 @@
 #[macro_use]
 mod helpers;
 
+mod audit;
 mod browser;
 mod cli;
 mod i18n;
 mod jobs;
+mod keys;
+mod notify;
 mod schema;
+mod shared;
+mod staff;
 mod tls;
 mod web;

@@ -1,0 +1,128 @@
+//! The notifier: e-mail through real SMTP to the fake, in-site notices, and SMS only to a
+//! given phone with a standing consent, through the real Aliyun client to its fake.
+
+use std::time::Duration;
+
+use lantian_core::authz::{Principal, Role, Subject};
+use lantian_core::notify::{self, Args, Channels, Class, Event};
+use lantian_core::staff::{self, PhoneChange};
+use lantian_core::{Core, disclosures, on_read};
+
+use crate::helpers::{TestApp, create_staff};
+
+async fn notify_now(core: &Core, subject: Subject, event: Event, args: Args) {
+    let mut tx = core.db.begin().await.unwrap();
+    notify::notify(&mut tx, core, subject, event, args, core.now()).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn with_phone(app: &TestApp, consent: bool) -> Subject {
+    let (id, _) = create_staff(app, "oncall", &[Role::Support]).await;
+    let who = Principal::Staff { id, roles: vec![Role::Support] };
+    staff::set_contact(&app.core, &who, PhoneChange::Set("13812345678"), consent, &Default::default()).await.unwrap();
+    Subject::staff(id)
+}
+
+async fn job_states(app: &TestApp, kind: &'static str) -> Vec<(String, Option<String>)> {
+    const SQL: &str = "SELECT state, last_error FROM jobs WHERE kind = $1 ORDER BY id";
+    on_read!(&app.core.db, c => sqlx::query_as(SQL).bind(kind).fetch_all(c).await.unwrap())
+}
+
+db_test!(a_password_change_is_mailed_and_noticed_in_the_members_language, |app| {
+    let (id, _) = create_staff(&app, "boss", &[Role::Owner]).await;
+    staff::change_password(&app.core, id, "another long passphrase", &Default::default()).await.unwrap();
+    assert!(app.smtp.messages().is_empty(), "nothing is sent before a worker runs the outbox");
+    app.worker().drain().await.unwrap();
+    let mails = app.smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_to, vec!["boss@staff.example".to_string()]);
+    assert_eq!(mails[0].subject, "【蓝天云】 您的密码已修改");
+    assert!(mails[0].text_body.contains("如果这不是您本人的操作"));
+    let (notices, unread) = notify::notices(&app.core, Subject::staff(id), 10).await.unwrap();
+    assert_eq!((notices.len(), unread), (1, 1));
+    assert_eq!(notices[0].event, "password-changed");
+    notify::mark_read(&app.core, Subject::staff(id), app.core.now()).await.unwrap();
+    assert_eq!(notify::notices(&app.core, Subject::staff(id), 10).await.unwrap().1, 0);
+});
+
+db_test!(sms_goes_only_to_a_given_phone_with_a_standing_consent, |app| {
+    let subject = with_phone(&app, false).await;
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::from([("device".into(), "Firefox".into())])).await;
+    assert!(job_states(&app, "notify.sms").await.is_empty(), "no consent: no SMS is even queued");
+    app.worker().drain().await.unwrap();
+    assert_eq!(app.sms.attempts(), 0);
+
+    let who = Principal::Staff { id: subject.id, roles: vec![Role::Support] };
+    staff::set_contact(&app.core, &who, PhoneChange::Keep, true, &Default::default()).await.unwrap();
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+    app.worker().drain().await.unwrap();
+    let sent = app.sms.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].template_code, "SMS_900000001");
+    assert_eq!(sent[0].phone_numbers, vec!["13812345678".to_string()]);
+    assert_eq!(sent[0].params.get("event").map(String::as_str), Some("新设备登录"));
+    let ledger = disclosures::for_subject(&app.core.db, subject).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!((ledger[0].recipient.as_str(), ledger[0].fields.as_str()), ("sms_vendor", "phone"));
+
+    // Queued while the consent stood, withdrawn before it was sent: not sent.
+    notify_now(&app.core, subject, Event::AccountLocked, Args::new()).await;
+    staff::set_contact(&app.core, &who, PhoneChange::Keep, false, &Default::default()).await.unwrap();
+    app.clock.advance(Duration::from_secs(120));
+    app.worker().drain().await.unwrap();
+    assert_eq!(app.sms.messages().len(), 1, "the withdrawal stopped the queued SMS");
+    // Password and two-factor notices never go by SMS.
+    assert!(!Event::PasswordChanged.sms_worthy() && !Event::TwoFactorEnabled.sms_worthy());
+});
+
+db_test!(sms_vendor_errors_retry_or_stop_as_they_should, |app| {
+    let subject = with_phone(&app, true).await;
+    app.sms.faults().fail_next(1, "isv.BUSINESS_LIMIT_CONTROL");
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+    app.worker().drain().await.unwrap();
+    let states = job_states(&app, "notify.sms").await;
+    assert_eq!(states[0].0, "queued", "throttling is temporary: {states:?}");
+    app.clock.advance(Duration::from_secs(120));
+    app.worker().drain().await.unwrap();
+    assert_eq!(job_states(&app, "notify.sms").await[0].0, "done");
+    assert_eq!(app.sms.messages().len(), 1);
+
+    app.sms.faults().fail_next(1, "isv.MOBILE_NUMBER_ILLEGAL");
+    app.clock.advance(Duration::from_secs(120));
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+    app.worker().drain().await.unwrap();
+    let states = job_states(&app, "notify.sms").await;
+    assert_eq!(states[1].0, "dead", "a refused number is not retried");
+    assert!(states[1].1.as_deref().unwrap_or("").contains("isv.MOBILE_NUMBER_ILLEGAL"));
+});
+
+db_test!(smtp_refusals_retry_when_temporary_and_stop_when_permanent, |app| {
+    let (id, _) = create_staff(&app, "boss", &[Role::Owner]).await;
+    app.smtp.faults().reject_next(1, 451);
+    notify_now(&app.core, Subject::staff(id), Event::PasswordChanged, Args::new()).await;
+    app.worker().drain().await.unwrap();
+    assert_eq!(job_states(&app, "notify.email").await[0].0, "queued");
+    app.clock.advance(Duration::from_secs(120));
+    app.worker().drain().await.unwrap();
+    assert_eq!(job_states(&app, "notify.email").await[0].0, "done");
+    app.smtp.faults().reject_next(1, 554);
+    notify_now(&app.core, Subject::staff(id), Event::PasswordChanged, Args::new()).await;
+    app.worker().drain().await.unwrap();
+    assert_eq!(job_states(&app, "notify.email").await[1].0, "dead");
+    assert_eq!(app.smtp.messages().len(), 1);
+});
+
+db_test!(security_email_cannot_be_switched_off_and_sms_has_per_number_caps, |app| {
+    let subject = with_phone(&app, true).await;
+    let off = Channels { email: false, sms: true, insite: true };
+    assert!(notify::set_channels(&app.core, subject, Class::Security, off).await.is_err());
+    notify::set_channels(&app.core, subject, Class::Billing, off).await.unwrap();
+    for _ in 0..6 {
+        notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+        app.worker().drain().await.unwrap();
+        // The vendor allows one per minute per number; our cap is five an hour.
+        app.clock.advance(Duration::from_secs(61));
+    }
+    assert_eq!(app.sms.messages().len(), 5);
+    assert_eq!(app.smtp.messages().len(), 6, "every security notice still went by e-mail");
+});
