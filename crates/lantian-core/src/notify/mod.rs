@@ -101,6 +101,15 @@ impl Event {
         }
     }
 
+    /// The arguments its texts need; `notify` refuses an event without them.
+    pub fn required_args(self) -> &'static [&'static str] {
+        match self {
+            Event::NewDeviceSignIn => &["device"],
+            Event::ServiceExpiring => &["service", "days"],
+            Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked => &[],
+        }
+    }
+
     /// Urgent enough for SMS (C1.6: security events and impending expiry).
     pub fn sms_worthy(self) -> bool {
         matches!(self, Event::NewDeviceSignIn | Event::AccountLocked | Event::ServiceExpiring)
@@ -146,6 +155,13 @@ pub struct Delivery {
 /// Notifies `subject` of `event`, in the caller's transaction: nothing is sent unless the
 /// business change that caused it commits.
 pub async fn notify(tx: &mut Tx, core: &Core, subject: Subject, event: Event, args: Args, now: UnixMs) -> Result<()> {
+    if event.required_args().iter().any(|a| !args.contains_key(*a)) {
+        return Err(crate::Error::Internal(anyhow::anyhow!(
+            "notice {} needs {:?}",
+            event.key(),
+            event.required_args()
+        )));
+    }
     let ch = channels(tx, subject, event.class()).await?;
     if ch.insite {
         repo::insert_notice(tx, subject, event, &args, now).await?;
@@ -185,4 +201,29 @@ pub async fn set_channels(core: &Core, subject: Subject, class: Class, mut ch: C
     repo::set_prefs(&mut tx, subject, class, ch).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, Tr};
+
+    #[test]
+    fn every_notice_has_both_languages_and_email_rules_hold() {
+        for lang in Lang::ALL {
+            let t = Tr::new(lang);
+            for e in Event::ALL {
+                let args: Args = e.required_args().iter().map(|a| (a.to_string(), "x".to_string())).collect();
+                for part in ["title", "body"] {
+                    let key = format!("notice-{}-{part}", e.key());
+                    assert_ne!(t.t_args(&key, &args), key, "{key} missing in {}", lang.code());
+                }
+            }
+            assert_ne!(t.t("mail-footer"), "mail-footer");
+        }
+        assert!(
+            Class::Security.email_mandatory() && Class::Legal.email_mandatory() && !Class::Billing.email_mandatory()
+        );
+        assert!(Channels::default_for(Class::Security).email && !Channels::default_for(Class::Announcement).email);
+    }
 }

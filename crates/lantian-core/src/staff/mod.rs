@@ -183,7 +183,8 @@ pub async fn principal(core: &Core, id: i64) -> Result<Option<Principal>> {
     Ok(repo::by_id(&core.db, id).await?.filter(|m| m.active).map(|m| principal_of(&m)))
 }
 
-fn principal_of(m: &StaffMember) -> Principal {
+/// The acting principal of a member (check `active` first).
+pub fn principal_of(m: &StaffMember) -> Principal {
     Principal::Staff { id: m.id, roles: m.roles.clone() }
 }
 

@@ -75,3 +75,51 @@ async fn browser_home_page_in_both_languages() {
     c.wait().for_element(Locator::Css("html[lang=zh-CN]")).await.unwrap();
     c.close().await.unwrap();
 }
+
+/// The staff journey: the owner signs in with a one-time password, enrols an authenticator,
+/// sets a password, reveals a colleague's masked e-mail with a reason, and finds that act in
+/// the audit trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_owner_reveals_a_masked_value_and_finds_it_audited() {
+    use lantian_core::authz::Role;
+    let app = spawn_app(DbKind::Sqlite).await.unwrap();
+    let (_, one_time) = crate::helpers::create_staff(&app, "boss", &[Role::Owner]).await;
+    let (clerk, _) = crate::helpers::create_staff(&app, "clerk", &[Role::Billing]).await;
+    let Some((c, _driver, _profile)) = browser().await else { return };
+    let fill = |css: &'static str, text: String| {
+        let c = c.clone();
+        async move { c.find(Locator::Css(css)).await.unwrap().send_keys(&text).await.unwrap() }
+    };
+    c.goto(&app.url("/staff/login")).await.unwrap();
+    fill("#username", "boss".into()).await;
+    fill("#password", one_time).await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let secret = c.wait().for_element(Locator::Css("#totp-secret")).await.unwrap().text().await.unwrap();
+    fill("#code", lantian_core::totp::code_at(&secret, app.core.now()).unwrap()).await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let codes = c.wait().for_element(Locator::Css("#recovery-codes")).await.unwrap().text().await.unwrap();
+    assert_eq!(codes.lines().count(), 10, "{codes}");
+    c.find(Locator::Css("a.button")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("#confirm")).await.unwrap();
+    fill("#password", crate::helpers::STAFF_PASSWORD.into()).await;
+    fill("#confirm", crate::helpers::STAFF_PASSWORD.into()).await;
+    c.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css(".flash")).await.unwrap();
+    c.find(Locator::Css("nav a[href='/staff/team']")).await.unwrap().click().await.unwrap();
+    let row = c.wait().for_element(Locator::Css(&format!("#staff-{clerk} .email"))).await.unwrap();
+    assert_eq!(row.text().await.unwrap(), "c***@staff.example");
+    c.find(Locator::Css(&format!("#reason-{clerk}")))
+        .await
+        .unwrap()
+        .send_keys("ticket 77: billing contact check")
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!("#staff-{clerk} form button"))).await.unwrap().click().await.unwrap();
+    let shown = c.wait().for_element(Locator::Css(&format!("#staff-{clerk} .email strong"))).await.unwrap();
+    assert_eq!(shown.text().await.unwrap(), "clerk@staff.example");
+    c.find(Locator::Css("nav a[href='/staff/audit']")).await.unwrap().click().await.unwrap();
+    let table = c.wait().for_element(Locator::Css("#audit-rows")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("personal_data.reveal") && table.contains("ticket 77"), "{table}");
+    assert!(!table.contains("clerk@staff.example"));
+    c.close().await.unwrap();
+}

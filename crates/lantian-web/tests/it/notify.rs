@@ -16,6 +16,10 @@ async fn notify_now(core: &Core, subject: Subject, event: Event, args: Args) {
     tx.commit().await.unwrap();
 }
 
+fn device() -> Args {
+    Args::from([("device".to_string(), "Firefox 140 / Windows 11".to_string())])
+}
+
 async fn with_phone(app: &TestApp, consent: bool) -> Subject {
     let (id, _) = create_staff(app, "oncall", &[Role::Support]).await;
     let who = Principal::Staff { id, roles: vec![Role::Support] };
@@ -47,14 +51,14 @@ db_test!(a_password_change_is_mailed_and_noticed_in_the_members_language, |app| 
 
 db_test!(sms_goes_only_to_a_given_phone_with_a_standing_consent, |app| {
     let subject = with_phone(&app, false).await;
-    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::from([("device".into(), "Firefox".into())])).await;
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, device()).await;
     assert!(job_states(&app, "notify.sms").await.is_empty(), "no consent: no SMS is even queued");
     app.worker().drain().await.unwrap();
     assert_eq!(app.sms.attempts(), 0);
 
     let who = Principal::Staff { id: subject.id, roles: vec![Role::Support] };
     staff::set_contact(&app.core, &who, PhoneChange::Keep, true, &Default::default()).await.unwrap();
-    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, device()).await;
     app.worker().drain().await.unwrap();
     let sent = app.sms.messages();
     assert_eq!(sent.len(), 1);
@@ -78,7 +82,7 @@ db_test!(sms_goes_only_to_a_given_phone_with_a_standing_consent, |app| {
 db_test!(sms_vendor_errors_retry_or_stop_as_they_should, |app| {
     let subject = with_phone(&app, true).await;
     app.sms.faults().fail_next(1, "isv.BUSINESS_LIMIT_CONTROL");
-    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, device()).await;
     app.worker().drain().await.unwrap();
     let states = job_states(&app, "notify.sms").await;
     assert_eq!(states[0].0, "queued", "throttling is temporary: {states:?}");
@@ -89,7 +93,7 @@ db_test!(sms_vendor_errors_retry_or_stop_as_they_should, |app| {
 
     app.sms.faults().fail_next(1, "isv.MOBILE_NUMBER_ILLEGAL");
     app.clock.advance(Duration::from_secs(120));
-    notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+    notify_now(&app.core, subject, Event::NewDeviceSignIn, device()).await;
     app.worker().drain().await.unwrap();
     let states = job_states(&app, "notify.sms").await;
     assert_eq!(states[1].0, "dead", "a refused number is not retried");
@@ -118,11 +122,17 @@ db_test!(security_email_cannot_be_switched_off_and_sms_has_per_number_caps, |app
     assert!(notify::set_channels(&app.core, subject, Class::Security, off).await.is_err());
     notify::set_channels(&app.core, subject, Class::Billing, off).await.unwrap();
     for _ in 0..6 {
-        notify_now(&app.core, subject, Event::NewDeviceSignIn, Args::new()).await;
+        notify_now(&app.core, subject, Event::NewDeviceSignIn, device()).await;
         app.worker().drain().await.unwrap();
         // The vendor allows one per minute per number; our cap is five an hour.
         app.clock.advance(Duration::from_secs(61));
     }
     assert_eq!(app.sms.messages().len(), 5);
     assert_eq!(app.smtp.messages().len(), 6, "every security notice still went by e-mail");
+    assert!(app.smtp.messages()[0].text_body.contains("Firefox 140 / Windows 11"));
+    let mut tx = app.core.db.begin().await.unwrap();
+    assert!(
+        notify::notify(&mut tx, &app.core, subject, Event::NewDeviceSignIn, Args::new(), app.core.now()).await.is_err(),
+        "a notice without its arguments is refused"
+    );
 });
