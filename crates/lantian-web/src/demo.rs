@@ -76,8 +76,9 @@ impl Demo {
         };
         format!(
             "\n  蓝天云 Lantian demo\n\n  Site            {site}\n  Staff console   {site}/staff\n  \
-             Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMTP fake       {}\n\n  \
+             Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMS fake        {}\n  SMTP fake       {}\n\n  \
              Everything runs on this machine; nothing is sent anywhere. Ctrl-C stops it.\n",
+            self.sms.endpoint(),
             self.smtp.smtp_addr()
         )
     }
