@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use lantian_core::authz::Role;
-use lantian_core::db::DbKind;
 use lantian_core::{audit, on_read};
 
-use crate::helpers::{create_staff, csrf_of, first_sign_in, form_value, sign_in, spawn_app, text_of};
+use crate::helpers::{create_staff, csrf_of, first_sign_in, form_value, sign_in, text_of};
 
 db_test!(clause_c5_2_only_authorised_staff_reach_the_console, |app| {
     let (_, owner_pw) = create_staff(&app, "boss", &[Role::Owner]).await;
@@ -209,9 +208,7 @@ db_test!(forged_expired_and_signed_out_sessions_are_refused, |app| {
     assert_eq!(c.get(app.url("/staff")).send().await.unwrap().headers()["location"], "/staff/login");
 });
 
-#[tokio::test]
-async fn clause_c2_2_the_site_sets_only_the_session_and_preference_cookies() {
-    let app = spawn_app(DbKind::Sqlite).await.unwrap();
+db_test!(clause_c2_2_the_site_sets_only_the_session_and_preference_cookies, |app| {
     let (_, pw) = create_staff(&app, "boss", &[Role::Owner]).await;
     let mut names = std::collections::BTreeSet::new();
     let mut note = |r: &reqwest::Response| {
@@ -262,4 +259,4 @@ async fn clause_c2_2_the_site_sets_only_the_session_and_preference_cookies() {
         ["lantian_session", "lantian_prefs"].iter().map(|s| s.to_string()).collect();
     assert!(names.is_subset(&allowed), "unexpected cookies: {names:?}");
     assert!(names.contains("lantian_session") && names.contains("lantian_prefs"), "{names:?}");
-}
+});
