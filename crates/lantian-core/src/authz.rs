@@ -103,6 +103,8 @@ pub enum Permission {
     SupportHandle,
     /// Privacy requests, legal holds, authority demands, incidents.
     ComplianceManage,
+    /// Search the access log (IP addresses, devices, pages and sign-ins of everyone).
+    AccessLogRead,
 }
 
 /// The permission matrix: which roles grant what.
@@ -112,9 +114,12 @@ fn granted(role: Role, p: Permission) -> bool {
     match role {
         Owner => true,
         Admin => !matches!(p, ComplianceManage),
-        Support => matches!(p, Console | RevealPersonalData | CustomersRead | SupportHandle),
+        // Support looks into sign-in trouble and stolen accounts; billing has no need.
+        Support => matches!(p, Console | RevealPersonalData | CustomersRead | SupportHandle | AccessLogRead),
         Billing => matches!(p, Console | CustomersRead | CatalogManage | BillingManage),
-        Compliance => matches!(p, Console | AuditRead | RevealPersonalData | CustomersRead | ComplianceManage),
+        Compliance => {
+            matches!(p, Console | AuditRead | RevealPersonalData | CustomersRead | ComplianceManage | AccessLogRead)
+        }
     }
 }
 
@@ -175,5 +180,11 @@ mod tests {
         assert!(!Principal::Customer(1).can(Permission::Console));
         assert!(!Principal::System.can(Permission::RevealPersonalData));
         assert!(matches!(Principal::Customer(1).require(Permission::AuditRead), Err(Error::Forbidden)));
+        for role in [Role::Owner, Role::Admin, Role::Compliance, Role::Support] {
+            assert!(staff(&[role]).can(Permission::AccessLogRead), "{role:?} reads the access log");
+        }
+        assert!(!staff(&[Role::Billing]).can(Permission::AccessLogRead));
+        assert!(!Principal::Customer(1).can(Permission::AccessLogRead));
+        assert!(!Principal::System.can(Permission::AccessLogRead));
     }
 }

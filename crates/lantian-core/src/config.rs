@@ -31,6 +31,7 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub mail: MailConfig,
     pub sms: SmsConfig,
+    pub logs: LogsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -176,6 +177,18 @@ pub struct SmsConfig {
     pub per_number_per_day: u32,
     pub timeout_secs: u64,
 }
+
+/// The access log (privacy policy C1.7, C5.4).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    pub retention_days: u32,
+    pub queue_capacity: usize,
+}
+
+/// The policy keeps network logs at least six months (C5.4); the longest six calendar months
+/// (for example March to August: 31+30+31+30+31+31) have 184 days.
+pub const MIN_LOG_RETENTION_DAYS: u32 = 184;
 
 impl MailConfig {
     /// True when the SMTP server runs on this machine; otherwise it is a recipient of data.
@@ -338,6 +351,16 @@ impl Config {
             && (self.sms.access_key_id.is_empty() || self.sms.access_key_secret.expose().is_empty())
         {
             return Err(invalid("sms.access_key_id", "the aliyun provider needs access_key_id and access_key_secret"));
+        }
+        if self.logs.retention_days < MIN_LOG_RETENTION_DAYS || self.logs.retention_days > 3660 {
+            return Err(invalid(
+                "logs.retention_days",
+                "expected 184 to 3660: the privacy policy keeps network logs at least six months, \
+                 and the longest six-month span has 184 days",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.logs.queue_capacity) {
+            return Err(invalid("logs.queue_capacity", "expected 1 to 1000000"));
         }
         if self.log.level.parse::<LevelCheck>().is_err() {
             return Err(invalid(

@@ -4,6 +4,8 @@
 //! types and service functions in `mod.rs`, SQL only in `repo.rs`. Service functions take the
 //! time as an input (`now`), so tests move a [`clock::ManualClock`] instead of sleeping.
 
+pub mod accesslog;
+pub mod accounts;
 pub mod aliyun;
 pub mod apitokens;
 pub mod audit;
@@ -21,6 +23,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod notify;
+pub mod phone;
 pub mod ratelimit;
 pub mod reveal;
 pub mod sessions;

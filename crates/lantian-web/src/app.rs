@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use http::{HeaderName, HeaderValue};
 use ipnet::IpNet;
 use lantian_core::Core;
+use lantian_core::accesslog::AccessLogHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -18,7 +19,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 
 use crate::middleware::{csrf, errors, request, security};
-use crate::{api, assets, pages, server, tls};
+use crate::{api, assets, middleware, pages, server, tls};
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -27,6 +28,8 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     pub core: Core,
     pub web: Arc<WebSettings>,
+    /// Where every request's access-log row goes (the writer task lives beside the server).
+    pub access_log: AccessLogHandle,
 }
 
 /// Settings the web layer derives once at start-up, so no request re-parses them.
@@ -38,12 +41,15 @@ pub struct WebSettings {
     /// `__Host-` names need HTTPS; on plain HTTP (the demo on localhost) the bare name.
     pub prefs_cookie: &'static str,
     pub session_cookie: &'static str,
+    pub remember_cookie: &'static str,
     pub security_headers: Vec<(HeaderName, HeaderValue)>,
     pub metrics: bool,
 }
 
 impl AppState {
-    pub fn new(core: Core, metrics: bool) -> AppState {
+    /// `access_log` comes from `AccessLogWriter::start`, whose task the caller awaits at
+    /// shutdown (after `close`), so that every row is written.
+    pub fn new(core: Core, metrics: bool, access_log: AccessLogHandle) -> AppState {
         let cfg = &core.config;
         let https = cfg.is_https();
         let web = WebSettings {
@@ -52,14 +58,25 @@ impl AppState {
             https,
             prefs_cookie: if https { "__Host-lantian_prefs" } else { "lantian_prefs" },
             session_cookie: if https { "__Host-lantian_session" } else { "lantian_session" },
+            remember_cookie: if https { "__Host-lantian_remember" } else { "lantian_remember" },
             security_headers: security::headers(https),
             metrics,
         };
-        AppState { core, web: Arc::new(web) }
+        AppState { core, web: Arc::new(web), access_log }
     }
 }
 
 pub fn router(state: AppState) -> Router {
+    build_router(state, true)
+}
+
+/// The same application without the access-log layer. Only for the benchmark that measures
+/// what logging costs per request (`benches/access_log.rs`); never served.
+pub fn router_without_access_log(state: AppState) -> Router {
+    build_router(state, false)
+}
+
+fn build_router(state: AppState, access_log: bool) -> Router {
     let cfg = &state.core.config.server;
     let body_limit = cfg.body_limit_bytes;
     let timeout = Duration::from_secs(cfg.request_timeout_secs);
@@ -74,12 +91,18 @@ pub fn router(state: AppState) -> Router {
         // The last layer added sees the request first. Every error response from the layers
         // inside `render_error_pages` (CSRF, limits, time-out, panic) becomes a page or a
         // problem document in the client's language.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::remember_me))
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::check_origin))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(errors::panic_response))
         .layer(axum::middleware::from_fn(errors::render_error_pages))
+        // Inside `context` (the client IP is known), outside everything else: every response,
+        // error pages included, is logged in its final form.
+        .layer(tower::util::option_layer(
+            access_log.then(|| axum::middleware::from_fn_with_state(state.clone(), middleware::access_log::record)),
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), request::context))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::set_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

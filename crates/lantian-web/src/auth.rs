@@ -15,6 +15,7 @@ use lantian_core::{Error, RequestMeta};
 use crate::AppState;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
+use crate::middleware::access_log::LogSlot;
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -70,10 +71,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
-/// The live session of the request, of any stage and subject.
+/// The live session of the request, of any stage and subject. Every session extractor comes
+/// here, so this is where the access log learns who made the request.
 async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<SessionRow>, WebError> {
     let Some(token) = cookie(&parts.headers, state.web.session_cookie) else { return Ok(None) };
-    Ok(sessions::lookup(&state.core, token, state.core.now()).await?)
+    let session = sessions::lookup(&state.core, token, state.core.now()).await?;
+    if let Some(subject) = session.as_ref().and_then(SessionRow::subject) {
+        LogSlot::of(parts).set_subject(subject);
+    }
+    Ok(session)
 }
 
 /// A signed-in staff member (password and second factor done, password no longer one-time).
@@ -146,5 +152,110 @@ impl FromRequestParts<AppState> for PendingStaff {
             return Err(login());
         }
         Ok(PendingStaff { session, member, meta: meta(parts) })
+    }
+}
+
+/// A signed-in customer (with the second factor done, when enabled).
+pub struct CustomerCtx {
+    pub session: SessionRow,
+    pub customer: lantian_core::accounts::Customer,
+    pub meta: RequestMeta,
+}
+
+impl CustomerCtx {
+    pub fn subject(&self) -> Subject {
+        Subject::customer(self.customer.id)
+    }
+}
+
+impl FromRequestParts<AppState> for CustomerCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let login = || Redirect::to("/login").into_response();
+        let session = session_of(parts, state).await.map_err(IntoResponse::into_response)?.ok_or_else(login)?;
+        if session.subject().map(|s| s.kind) != Some(SubjectKind::Customer) {
+            return Err(login());
+        }
+        if !session.is_active() {
+            return Err(Redirect::to("/login/second-factor").into_response());
+        }
+        let customer = match lantian_core::accounts::get(&state.core, session.subject_id).await {
+            Ok(c) => c,
+            Err(Error::NotFound) => return Err(login()),
+            Err(e) => return Err(WebError(e).into_response()),
+        };
+        Ok(CustomerCtx { session, customer, meta: meta(parts) })
+    }
+}
+
+/// A customer between the password and the second factor.
+pub struct PendingCustomer {
+    pub session: SessionRow,
+}
+
+impl FromRequestParts<AppState> for PendingCustomer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let login = || Redirect::to("/login").into_response();
+        let session = session_of(parts, state).await.map_err(IntoResponse::into_response)?.ok_or_else(login)?;
+        if session.subject().map(|s| s.kind) != Some(SubjectKind::Customer) || session.is_active() {
+            return Err(login());
+        }
+        Ok(PendingCustomer { session })
+    }
+}
+
+/// A cookie header value that sets (`Some`) or deletes (`None`) the remember-me cookie.
+pub fn remember_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
+    let secure = if state.web.https { "; Secure" } else { "" };
+    let v = match token {
+        Some(t) => {
+            format!("{}={t}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax{secure}", state.web.remember_cookie)
+        }
+        None => format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}", state.web.remember_cookie),
+    };
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// "Remember me": when a request carries the remember-me cookie but no live session, the
+/// token is exchanged for a new session (and a rotated token) before the page runs.
+pub async fn remember_me(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = cookie(req.headers(), state.web.remember_cookie).map(str::to_string) else {
+        return next.run(req).await;
+    };
+    let live = match cookie(req.headers(), state.web.session_cookie) {
+        Some(s) => sessions::lookup(&state.core, s, state.core.now()).await.ok().flatten().is_some(),
+        None => false,
+    };
+    if live {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let m = meta(&parts);
+    req = axum::extract::Request::from_parts(parts, body);
+    match lantian_core::accounts::exchange_remember_token(&state.core, &token, &m).await {
+        Ok(lantian_core::accounts::Remembered::Renewed { session_token, remember_token }) => {
+            // The page itself sees the new session.
+            let cookie_header = format!("{}={session_token}", state.web.session_cookie);
+            if let Ok(v) = HeaderValue::from_str(&cookie_header) {
+                req.headers_mut().insert(header::COOKIE, v);
+            }
+            let mut res = next.run(req).await;
+            res.headers_mut().append(header::SET_COOKIE, set_session_cookie(&state, &session_token));
+            res.headers_mut().append(header::SET_COOKIE, remember_cookie(&state, Some(&remember_token)));
+            res
+        }
+        Ok(_) => {
+            let mut res = next.run(req).await;
+            res.headers_mut().append(header::SET_COOKIE, remember_cookie(&state, None));
+            res
+        }
+        Err(e) => WebError(e).into_response(),
     }
 }

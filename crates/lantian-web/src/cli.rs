@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use lantian_core::accesslog::AccessLogWriter;
 use lantian_core::authz::{Principal, Role};
 use lantian_core::clock::SystemClock;
 use lantian_core::config::Config;
@@ -317,7 +318,9 @@ async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
     if let Some(addr) = metrics_addr {
         crate::metrics::start(addr, shutdown.clone()).await?;
     }
-    let app = Application::build(AppState::new(core.clone(), metrics_addr.is_some()), listen, tls).await?;
+    let (access_log, log_writer) = AccessLogWriter::start(core.clone());
+    let state = AppState::new(core.clone(), metrics_addr.is_some(), access_log.clone());
+    let app = Application::build(state, listen, tls).await?;
     let scheme = if core.config.tls_paths().is_some() { "https" } else { "http" };
     let site = format!("{scheme}://{}", app.local_addr());
     let worker = core.config.jobs.in_process_worker.then(|| {
@@ -329,7 +332,11 @@ async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
         Some(d) => println!("{}", d.banner(&site)),
         None => println!("Lantian is serving at {site}"),
     }
-    app.run(shutdown.clone()).await?;
+    let served = app.run(shutdown.clone()).await;
+    // The server has stopped: write every access-log row its requests queued.
+    access_log.close().await;
+    let _ = log_writer.await;
+    served?;
     if let Some(w) = worker {
         let _ = w.await;
     }

@@ -68,10 +68,17 @@ pub async fn describe(db: &Db) -> Result<BTreeMap<String, Table>, sqlx::Error> {
             }
         }
         Db::Pg(p) => {
+            // Partitions (the access log's monthly tables) are storage of their parent, not
+            // tables of the schema: SQLite has no counterpart, so they are left out. A
+            // partitioned table's primary key must contain the partition key (`PRIMARY KEY
+            // (id, at)`), but primary keys are not compared (only nullability, which a key
+            // implies on both sides), so that needs nothing here.
             let rows: Vec<(String, String, String, String)> = sqlx::query_as(
                 "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
                  FROM information_schema.columns WHERE table_schema = current_schema() \
                  AND table_name NOT IN ('_sqlx_migrations') AND table_name NOT LIKE 'pg_%' \
+                 AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = table_schema AND c.relname = table_name AND c.relispartition) \
                  ORDER BY table_name, ordinal_position",
             )
             .fetch_all(p)

@@ -41,6 +41,16 @@ impl Periodic for PurgeSessions {
     }
 }
 
+/// Deletes accounts whose e-mail was never verified, 30 days after sign-up.
+pub struct PurgeUnverified;
+
+#[async_trait]
+impl Periodic for PurgeUnverified {
+    async fn run(&self, core: &Core) -> Result<()> {
+        crate::accounts::purge_unverified(core).await.map(|_| ())
+    }
+}
+
 /// Drops rate-limit windows that have ended.
 pub struct PurgeRateLimits;
 

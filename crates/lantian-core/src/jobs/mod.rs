@@ -93,9 +93,20 @@ impl Registry {
         r.register(crate::notify::deliver::EMAIL, crate::notify::deliver::SendEmail);
         r.register(crate::notify::deliver::SMS, crate::notify::deliver::SendSms);
         r.register(REWRAP, rewrap::Rewrap);
+        r.register(crate::accounts::SEND_LINK, crate::accounts::SendLink);
         r.every(PeriodicTask::new("jobs.purge", std::time::Duration::from_secs(3600), PurgeFinishedJobs));
         r.every(PeriodicTask::new("sessions.purge", std::time::Duration::from_secs(3600), builtin::PurgeSessions));
+        r.every(PeriodicTask::new(
+            "accounts.purge_unverified",
+            std::time::Duration::from_secs(3600),
+            builtin::PurgeUnverified,
+        ));
         r.every(PeriodicTask::new("ratelimits.purge", std::time::Duration::from_secs(600), builtin::PurgeRateLimits));
+        r.every(PeriodicTask::new(
+            "accesslog.retention",
+            std::time::Duration::from_secs(3600),
+            crate::accesslog::Retention,
+        ));
         r
     }
 

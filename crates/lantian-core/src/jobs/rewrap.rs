@@ -48,6 +48,13 @@ const SEALED: &[SealedColumn] = &[
                  WHERE phone IS NOT NULL AND substr(phone, 1, $1) <> $2 LIMIT $3",
         update: "UPDATE staff SET phone = $1 WHERE 'staff:' || CAST(id AS TEXT) = $2 AND phone = $3",
     },
+    SealedColumn {
+        table: "customers",
+        column: "phone",
+        select: "SELECT 'customer:' || CAST(id AS TEXT), phone FROM customers \
+                 WHERE phone IS NOT NULL AND substr(phone, 1, $1) <> $2 LIMIT $3",
+        update: "UPDATE customers SET phone = $1 WHERE 'customer:' || CAST(id AS TEXT) = $2 AND phone = $3",
+    },
 ];
 
 pub struct Rewrap;

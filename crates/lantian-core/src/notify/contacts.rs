@@ -22,7 +22,14 @@ pub async fn of(core: &Core, subject: Subject) -> Result<Option<Contact>> {
             Ok(_) | Err(crate::Error::NotFound) => Ok(None),
             Err(e) => Err(e),
         },
-        // Customer accounts resolve here once they exist.
-        SubjectKind::Customer => Ok(None),
+        SubjectKind::Customer => match crate::accounts::get(core, subject.id).await {
+            Ok(c) => {
+                let phone = crate::accounts::phone_of(core, &c)?;
+                let lang = Lang::from_code(&c.lang).unwrap_or_default();
+                Ok(Some(Contact { email: Some(c.email), phone, lang }))
+            }
+            Err(crate::Error::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        },
     }
 }

@@ -80,6 +80,10 @@ fn sms_template(core: &Core, d: &Delivery) -> Option<(String, BTreeMap<String, S
             params.insert("event".into(), "账户已锁定".into());
             &cfg.template_security_alert
         }
+        Event::RememberTokenReused => {
+            params.insert("event".into(), "登录凭证异常".into());
+            &cfg.template_security_alert
+        }
         Event::PasswordChanged | Event::TwoFactorEnabled => return None,
     };
     (!code.is_empty()).then(|| (code.clone(), params))

@@ -70,6 +70,7 @@ pub enum Event {
     TwoFactorEnabled,
     NewDeviceSignIn,
     AccountLocked,
+    RememberTokenReused,
     ServiceExpiring,
 }
 
@@ -88,16 +89,15 @@ impl Event {
             Event::TwoFactorEnabled => "two-factor-enabled",
             Event::NewDeviceSignIn => "new-device-sign-in",
             Event::AccountLocked => "account-locked",
+            Event::RememberTokenReused => "remember-token-reused",
             Event::ServiceExpiring => "service-expiring",
         }
     }
 
     pub fn class(self) -> Class {
         match self {
-            Event::PasswordChanged | Event::TwoFactorEnabled | Event::NewDeviceSignIn | Event::AccountLocked => {
-                Class::Security
-            }
             Event::ServiceExpiring => Class::Service,
+            _ => Class::Security,
         }
     }
 
@@ -106,13 +106,16 @@ impl Event {
         match self {
             Event::NewDeviceSignIn => &["device"],
             Event::ServiceExpiring => &["service", "days"],
-            Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked => &[],
+            Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked | Event::RememberTokenReused => &[],
         }
     }
 
     /// Urgent enough for SMS (C1.6: security events and impending expiry).
     pub fn sms_worthy(self) -> bool {
-        matches!(self, Event::NewDeviceSignIn | Event::AccountLocked | Event::ServiceExpiring)
+        matches!(
+            self,
+            Event::NewDeviceSignIn | Event::AccountLocked | Event::RememberTokenReused | Event::ServiceExpiring
+        )
     }
 }
 

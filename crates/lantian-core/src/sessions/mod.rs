@@ -51,8 +51,10 @@ pub fn device_of(user_agent: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(ua) = user_agent.filter(|u| !u.is_empty()) else { return (None, None) };
     match woothee::parser::Parser::new().parse(ua) {
         Some(r) => {
-            let browser = if r.version.is_empty() { r.name.to_string() } else { format!("{} {}", r.name, r.version) };
-            let os = if r.os_version.is_empty() { r.os.to_string() } else { format!("{} {}", r.os, r.os_version) };
+            // woothee says "UNKNOWN" for a version it cannot tell (Linux has none): leave it out.
+            let known = |v: &str| !v.is_empty() && v != woothee::woothee::VALUE_UNKNOWN;
+            let browser = if known(r.version) { format!("{} {}", r.name, r.version) } else { r.name.to_string() };
+            let os = if known(&r.os_version) { format!("{} {}", r.os, r.os_version) } else { r.os.to_string() };
             (Some(truncate(&browser)), Some(truncate(&os)))
         }
         None => (None, None),

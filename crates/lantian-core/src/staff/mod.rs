@@ -11,6 +11,7 @@ pub use repo::StaffMember;
 use crate::audit::{self, Event};
 use crate::authz::{Permission, Principal, Role, Subject};
 use crate::crypto::password::Verified;
+pub use crate::phone::PhoneChange;
 use crate::{Core, Error, RequestMeta, Result, UnixMs, apitokens, sessions};
 
 pub struct NewStaff {
@@ -86,6 +87,13 @@ pub async fn create(core: &Core, who: &Principal, input: NewStaff, meta: &Reques
     .await?;
     tx.commit().await?;
     Ok((id, password))
+}
+
+/// The id of the member with this username, for the access log of a failed sign-in (which
+/// account was tried). Never shown to the one signing in.
+pub async fn id_of_username(core: &Core, username: &str) -> Result<Option<i64>> {
+    let username = username.trim().to_lowercase();
+    Ok(repo::by_username(&core.db, &username).await?.map(|(m, _)| m.id))
 }
 
 /// Checks a username and password. Unknown names and wrong passwords take the same time and
@@ -263,31 +271,6 @@ fn phone_aad(row: &str) -> crate::crypto::Aad<'_> {
     crate::crypto::Aad { table: "staff", column: "phone", row }
 }
 
-/// Checks and normalises a phone number to E.164: a mainland mobile (`1` and ten digits,
-/// with or without +86) or any `+` number of 8 to 15 digits.
-pub fn normalise_phone(input: &str) -> Result<String> {
-    let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
-    let national = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
-    if national.len() == 11 && national.starts_with('1') && national.chars().all(|c| c.is_ascii_digit()) {
-        return Ok(format!("+86{national}"));
-    }
-    match digits.strip_prefix('+') {
-        Some(rest)
-            if (8..=15).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_digit()) && !rest.starts_with('0') =>
-        {
-            Ok(digits)
-        }
-        _ => Err(Error::validation("phone", "phone")),
-    }
-}
-
-/// What to do with the saved phone number.
-pub enum PhoneChange<'a> {
-    Keep,
-    Remove,
-    Set(&'a str),
-}
-
 /// A member's own phone (for SMS alerts) and SMS consent; without a phone there is no SMS
 /// consent. Only the member sets these.
 pub async fn set_contact(
@@ -306,7 +289,7 @@ pub async fn set_contact(
         PhoneChange::Remove => None,
         PhoneChange::Set(p) => {
             let row = Subject::staff(id).key();
-            Some(core.keys.seal_str(&normalise_phone(p)?, phone_aad(&row)))
+            Some(core.keys.seal_str(&crate::phone::normalise(p)?, phone_aad(&row)))
         }
     };
     let now = core.now();

@@ -1,5 +1,6 @@
 //! The request pipeline: ids, security headers, limits, client context, CSRF, error pages.
 
+pub mod access_log;
 pub mod csrf;
 pub mod errors;
 pub mod request;

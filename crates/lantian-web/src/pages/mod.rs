@@ -1,10 +1,13 @@
 //! Server-rendered pages, one module per area. They work without JavaScript.
 
+pub mod account;
+pub mod cookies;
 pub mod health;
 pub mod home;
-pub mod portal;
 pub mod preferences;
+pub mod privacy;
 pub mod staff;
+pub mod tokens;
 
 use askama::Template;
 use axum::Router;
@@ -18,7 +21,12 @@ use lantian_core::i18n::Lang;
 use preferences::Theme;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home::show)).route("/account", get(portal::overview)).merge(staff::routes())
+    Router::new()
+        .route("/", get(home::show))
+        .route("/cookies", get(cookies::show))
+        .route("/privacy", get(privacy::show))
+        .merge(account::routes())
+        .merge(staff::routes())
 }
 
 /// Which of the three layouts a page uses: its navigation and its look.

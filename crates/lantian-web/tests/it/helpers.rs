@@ -52,6 +52,8 @@ pub struct TestApp {
     /// Keeps cookies; does not follow redirects, so tests see them.
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// The app's access log; `flush().await` before looking at `access_log` rows.
+    pub access_log: lantian_core::accesslog::AccessLogHandle,
     shutdown: CancellationToken,
 }
 
@@ -239,14 +241,32 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     let keys = Arc::new(keyring::from_config(&config.keys).unwrap());
     let core = Core::new(db, Arc::new(config), clock.clone(), keys).unwrap();
     lantian_core::catalog::seed_starter_regions(&core, T0).await.unwrap();
-    let app =
-        Application::build(AppState::new(core.clone(), false), "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    // The writer task ends with the test's runtime.
+    let (access_log, _writer) = lantian_core::accesslog::AccessLogWriter::start(core.clone());
+    let app = Application::build(
+        AppState::new(core.clone(), false, access_log.clone()),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
     let addr = app.local_addr();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Some(TestApp { smtp, sms, addr, base: format!("http://{addr}"), core, clock, client, db: test_db, shutdown })
+    Some(TestApp {
+        smtp,
+        sms,
+        addr,
+        base: format!("http://{addr}"),
+        core,
+        clock,
+        client,
+        db: test_db,
+        access_log,
+        shutdown,
+    })
 }
 
 /// The `value` of the first input named `name` in a page.

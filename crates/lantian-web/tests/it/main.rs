@@ -5,6 +5,8 @@
 #[macro_use]
 mod helpers;
 
+mod access_log;
+mod accounts;
 mod audit;
 mod browser;
 mod cli;

@@ -44,7 +44,7 @@ async fn serves_https_with_hsts() {
     .await
     .unwrap();
     let server = Application::build(
-        AppState::new(app.core.clone(), false),
+        AppState::new(app.core.clone(), false, app.access_log.clone()),
         "127.0.0.1:0".parse().unwrap(),
         app.core.config.tls_paths(),
     )
@@ -70,7 +70,7 @@ async fn a_bad_certificate_stops_start_up_clearly() {
     let app = spawn_app_with(DbKind::Sqlite, |_| {}).await.unwrap();
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "-----BEGIN NONSENSE-----\n").unwrap();
-    let state = || AppState::new(app.core.clone(), false);
+    let state = || AppState::new(app.core.clone(), false, app.access_log.clone());
     let addr = "127.0.0.1:0".parse().unwrap();
     let err = Application::build(state(), addr, Some((junk.clone(), key.clone()))).await.err().unwrap().to_string();
     assert!(err.contains("junk.pem"), "{err}");

@@ -1,11 +1,13 @@
 //! Bearer authentication of the JSON API (personal access tokens) and `GET /api/v1/me`.
 
 use axum::Json;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
+use lantian_core::accounts;
 use lantian_core::apitokens::{self, Bearer};
+use lantian_core::authz::SubjectKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,12 +45,47 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
+/// A customer's own account, as the API shows it (the phone masked).
+#[derive(Serialize, ToSchema)]
+pub struct Account {
+    username: String,
+    email: String,
+    email_verified: bool,
+    lang: String,
+    phone: Option<String>,
+    qq: Option<String>,
+    country: Option<String>,
+    province: Option<String>,
+    city: Option<String>,
+    sms_notices: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Me {
     /// `customer` or `staff`.
     kind: &'static str,
     id: i64,
     scopes: Vec<&'static str>,
+    /// Present for customers.
+    account: Option<Account>,
+}
+
+pub async fn account_of(state: &AppState, id: i64, b: &Bearer) -> Result<Me, WebError> {
+    let c = accounts::get(&state.core, id).await?;
+    let p = accounts::profile(&state.core, id).await?;
+    let account = Account {
+        username: c.username,
+        email: c.email,
+        email_verified: c.email_verified_at.is_some(),
+        lang: p.lang.code().to_string(),
+        phone: p.phone_masked,
+        qq: p.qq,
+        country: p.country,
+        province: p.province,
+        city: p.city,
+        sms_notices: p.sms_consent,
+    };
+    Ok(Me { kind: "customer", id, scopes: b.scopes.iter().map(|s| s.as_str()).collect(), account: Some(account) })
 }
 
 /// Who the token speaks for.
@@ -62,7 +99,13 @@ pub struct Me {
     ),
     tag = "account"
 )]
-pub async fn me(caller: ApiCaller) -> Json<Me> {
+pub async fn me(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<Me>, WebError> {
     let b = caller.0;
-    Json(Me { kind: b.subject.kind.as_str(), id: b.subject.id, scopes: b.scopes.iter().map(|s| s.as_str()).collect() })
+    match b.subject.kind {
+        SubjectKind::Customer => Ok(Json(account_of(&state, b.subject.id, &b).await?)),
+        SubjectKind::Staff => {
+            let scopes = b.scopes.iter().map(|s| s.as_str()).collect();
+            Ok(Json(Me { kind: "staff", id: b.subject.id, scopes, account: None }))
+        }
+    }
 }

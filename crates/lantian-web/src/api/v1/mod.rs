@@ -1,5 +1,6 @@
 //! Version 1 of the JSON API and its OpenAPI 3.1 description.
 
+mod account;
 mod me;
 mod regions;
 
@@ -20,8 +21,8 @@ use lantian_core::Error;
         version = "1",
         description = "The JSON API of Lantian (蓝天云). Errors are RFC 9457 problem documents (application/problem+json)."
     ),
-    paths(regions::list, me::me),
-    components(schemas(regions::RegionOut, regions::RegionPage, me::Me, Problem)),
+    paths(regions::list, me::me, account::token, account::patch_me, account::list_sessions, account::end_session),
+    components(schemas(regions::RegionOut, regions::RegionPage, me::Me, me::Account, account::TokenRequest, account::TokenResponse, account::ProfilePatch, account::SessionOut, Problem)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -41,7 +42,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/regions", get(regions::list))
-        .route("/me", get(me::me))
+        .route("/me", get(me::me).patch(account::patch_me))
+        .route("/me/sessions", get(account::list_sessions))
+        .route("/me/sessions/{id}", axum::routing::delete(account::end_session))
+        .route("/auth/token", axum::routing::post(account::token))
 }
 
 /// The paging parameters every list endpoint takes.

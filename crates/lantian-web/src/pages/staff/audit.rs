@@ -55,7 +55,7 @@ struct AuditPage {
     older: Option<String>,
 }
 
-fn day_start(tz: &str, day: &str, field: &'static str) -> Result<Option<UnixMs>, Error> {
+pub(super) fn day_start(tz: &str, day: &str, field: &'static str) -> Result<Option<UnixMs>, Error> {
     if day.trim().is_empty() {
         return Ok(None);
     }

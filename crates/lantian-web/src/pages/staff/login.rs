@@ -19,7 +19,9 @@ use crate::AppState;
 use crate::auth::{Meta, PendingStaff, StaffCtx, clear_session_cookie, redirect_with_session};
 use crate::error::WebError;
 use crate::middleware::RequestContext;
+use crate::middleware::access_log::LogSlot;
 use crate::pages::{Area, Layout, render};
+use lantian_core::accesslog::AccessEvent;
 use lantian_core::i18n::Tr;
 
 #[derive(Template)]
@@ -60,6 +62,7 @@ pub async fn submit(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Meta(m): Meta,
+    slot: LogSlot,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let t = Tr::new(ctx.lang);
@@ -69,6 +72,9 @@ pub async fn submit(
     }
     let Some(member) = staff::check_password(&state.core, &username, &f.password).await? else {
         tracing::info!("staff sign-in refused: wrong username or password");
+        // The log names the account tried, when there is one; the page does not.
+        let tried = staff::id_of_username(&state.core, &username).await?.map(Subject::staff);
+        slot.set_event(tried, AccessEvent::SignInFailed);
         let l = Layout::from_ctx(&ctx, "/staff/login", Area::Staff);
         let page =
             LoginPage { t, l, username: f.username.chars().take(64).collect(), error: Some(t.t("staff-login-wrong")) };
@@ -78,6 +84,8 @@ pub async fn submit(
         return Ok(res);
     };
     let now = state.core.now();
+    // Half-way: the sign-in event is logged when the second factor completes it.
+    slot.set_subject(Subject::staff(member.id));
     let (token, _) = sessions::start(&state.core, Subject::staff(member.id), Stage::Password, &m, now).await?;
     Ok(redirect_with_session(&state, "/staff/login/second-factor", &token))
 }
@@ -142,6 +150,7 @@ pub async fn second_factor_submit(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     p: PendingStaff,
+    slot: LogSlot,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     p.check_csrf(&f.csrf)?;
@@ -152,7 +161,11 @@ pub async fn second_factor_submit(
         return Err(WebError(Error::RateLimited { retry_after: wait }));
     }
     let t = Tr::new(ctx.lang);
-    match staff::second_factor(core, &p.session, &f.code, &p.meta).await? {
+    let outcome = staff::second_factor(core, &p.session, &f.code, &p.meta).await?;
+    // Signed in only now, with both factors; a wrong code is a failed sign-in.
+    let event = if matches!(outcome, SecondFactor::Wrong) { AccessEvent::SignInFailed } else { AccessEvent::SignIn };
+    slot.set_event(Some(Subject::staff(p.member.id)), event);
+    match outcome {
         SecondFactor::Wrong => second_factor_page(&state, &ctx, &p, Some(t.t("totp-wrong"))).await,
         SecondFactor::SignedIn { token } => Ok(redirect_with_session(&state, "/staff", &token)),
         SecondFactor::Enrolled { token, recovery_codes } => {
@@ -230,9 +243,15 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(State(state): State<AppState>, s: StaffCtx, Form(f): Form<CsrfForm>) -> Result<Response, WebError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    s: StaffCtx,
+    slot: LogSlot,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, WebError> {
     s.check_csrf(&f.csrf)?;
     sessions::end(&state.core, s.session.id, "signed out", state.core.now()).await?;
+    slot.set_event(Some(s.subject()), AccessEvent::SignOut);
     let mut res = Redirect::to("/staff/login").into_response();
     res.headers_mut().insert(header::SET_COOKIE, clear_session_cookie(&state));
     Ok(res)

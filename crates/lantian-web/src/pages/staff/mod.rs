@@ -1,5 +1,6 @@
 //! The staff console: sign-in with a second factor, then what each role may see and do.
 
+mod access_log;
 mod audit;
 mod console;
 mod jobs;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/team/{id}/reveal", post(team::reveal))
         .route("/staff/team/{id}/deactivate", post(team::deactivate))
         .route("/staff/audit", get(audit::list))
+        .route("/staff/access-log", get(access_log::list))
         .route("/staff/jobs", get(jobs::list))
         .route("/staff/jobs/{id}/retry", post(jobs::retry))
         .route("/staff/tokens", get(tokens::list).post(tokens::create))
@@ -43,6 +45,7 @@ pub struct StaffNav {
     pub name: String,
     pub can_team: bool,
     pub can_audit: bool,
+    pub can_access_log: bool,
     pub can_jobs: bool,
     pub unread: i64,
     pub csrf: String,
@@ -56,6 +59,7 @@ pub async fn layout(state: &AppState, ctx: &RequestContext, staff: &StaffCtx, pa
         name: staff.member.display_name.clone(),
         can_team: p.can(Permission::StaffManage),
         can_audit: p.can(Permission::AuditRead),
+        can_access_log: p.can(Permission::AccessLogRead),
         can_jobs: p.can(Permission::JobsManage),
         unread,
         csrf: staff.session.csrf_secret.clone(),
