@@ -311,3 +311,5 @@ invalid-ip = Enter an IPv4 or IPv6 address, such as 203.0.113.7.
 invalid-totp-required = This account uses two-step verification: give the code.
 invalid-totp-wrong = The code is wrong or was used already.
 invalid-lang = The language is zh-CN or en.
+density-comfortable = Comfortable
+density-compact = Compact

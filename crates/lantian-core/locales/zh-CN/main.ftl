@@ -311,3 +311,5 @@ invalid-ip = 请输入 IPv4 或 IPv6 地址，例如 203.0.113.7。
 invalid-totp-required = 此账户已开启两步验证，请提供验证码。
 invalid-totp-wrong = 验证码不正确或已使用过。
 invalid-lang = 语言须为 zh-CN 或 en。
+density-comfortable = 宽松
+density-compact = 紧凑

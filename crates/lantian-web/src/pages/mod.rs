@@ -42,6 +42,7 @@ pub struct Layout {
     pub area: Area,
     pub lang: Lang,
     pub theme: Theme,
+    pub density: preferences::Density,
     /// The current path, where the preference forms return to.
     pub path: String,
     /// The console's navigation, for a signed-in staff member.
@@ -50,12 +51,13 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(ctx: Option<&RequestContext>, path: &str, area: Area) -> Layout {
-        let (lang, theme) = ctx.map(|c| (c.lang, c.prefs.theme)).unwrap_or_default();
-        Layout { area, lang, theme, path: path.to_string(), staff: None }
+        let (lang, theme, density) = ctx.map(|c| (c.lang, c.prefs.theme, c.prefs.density)).unwrap_or_default();
+        Layout { area, lang, theme, density, path: path.to_string(), staff: None }
     }
 
     pub fn from_ctx(ctx: &RequestContext, path: &str, area: Area) -> Layout {
-        Layout { area, lang: ctx.lang, theme: ctx.prefs.theme, path: path.to_string(), staff: None }
+        let p = ctx.prefs;
+        Layout { area, lang: ctx.lang, theme: p.theme, density: p.density, path: path.to_string(), staff: None }
     }
 
     /// The form token every staff form carries.

@@ -1,4 +1,4 @@
-//! The preference cookie: language and theme, for visitors and signed-in users alike. It is
+//! The preference cookie: language, theme and density, for visitors and signed-in users alike. It is
 //! one of the three cookies the site ever sets (session, remember-me, preferences).
 
 use axum::Form;
@@ -39,10 +39,37 @@ impl Theme {
     }
 }
 
+/// Layout density: comfortable (default) or compact (denser tables and forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Density {
+    #[default]
+    Comfortable,
+    Compact,
+}
+
+impl Density {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Density::Comfortable => "comfortable",
+            Density::Compact => "compact",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Density> {
+        match s {
+            "comfortable" => Some(Density::Comfortable),
+            "compact" => Some(Density::Compact),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the preference cookie holds: language and layout, nothing else (C2.1).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Prefs {
     pub lang: Option<Lang>,
     pub theme: Theme,
+    pub density: Density,
 }
 
 impl Prefs {
@@ -58,6 +85,7 @@ impl Prefs {
             match part.split_once(':') {
                 Some(("lang", v)) => prefs.lang = Lang::from_code(v),
                 Some(("theme", v)) => prefs.theme = Theme::parse(v).unwrap_or_default(),
+                Some(("density", v)) => prefs.density = Density::parse(v).unwrap_or_default(),
                 _ => {}
             }
         }
@@ -66,6 +94,9 @@ impl Prefs {
 
     fn to_cookie_value(self) -> String {
         let mut parts = vec![format!("theme:{}", self.theme.as_str())];
+        if self.density == Density::Compact {
+            parts.push("density:compact".into());
+        }
         if let Some(l) = self.lang {
             parts.push(format!("lang:{}", l.code()));
         }
@@ -77,6 +108,7 @@ impl Prefs {
 pub struct PrefsForm {
     lang: Option<String>,
     theme: Option<String>,
+    density: Option<String>,
     back: Option<String>,
 }
 
@@ -100,6 +132,9 @@ pub async fn update(
     if let Some(t) = form.theme.as_deref().and_then(Theme::parse) {
         prefs.theme = t;
     }
+    if let Some(d) = form.density.as_deref().and_then(Density::parse) {
+        prefs.density = d;
+    }
     let secure = if state.web.https { "; Secure" } else { "" };
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
@@ -119,11 +154,12 @@ mod tests {
 
     #[test]
     fn cookie_round_trip_and_garbage() {
-        let p = Prefs { lang: Some(Lang::En), theme: Theme::Dark };
+        let p = Prefs { lang: Some(Lang::En), theme: Theme::Dark, density: Density::Compact };
         let header = format!("a=b; lantian_prefs={}; c=d", p.to_cookie_value());
         let back = Prefs::from_cookie_header([header.as_str()].into_iter(), "lantian_prefs");
         assert_eq!(back.lang, Some(Lang::En));
         assert_eq!(back.theme, Theme::Dark);
+        assert_eq!(back.density, Density::Compact);
         let junk = Prefs::from_cookie_header(["lantian_prefs=lang:xx&theme:neon&%%"].into_iter(), "lantian_prefs");
         assert_eq!(junk.lang, None);
         assert_eq!(junk.theme, Theme::Auto);

@@ -369,7 +369,12 @@ db_test!(clause_c2_1_cookies_hold_only_identifiers_and_settings, |app| {
         .await
         .unwrap();
     values.extend(r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()));
-    let r = c.post(app.url("/preferences")).form(&[("lang", "en"), ("theme", "dark")]).send().await.unwrap();
+    let r = c
+        .post(app.url("/preferences"))
+        .form(&[("lang", "en"), ("theme", "dark"), ("density", "compact")])
+        .send()
+        .await
+        .unwrap();
     values.extend(r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()));
     for v in &values {
         let (name, rest) = v.split_once('=').unwrap();
@@ -381,7 +386,7 @@ db_test!(clause_c2_1_cookies_hold_only_identifiers_and_settings, |app| {
                     "{v}"
                 )
             }
-            "lantian_prefs" => assert_eq!(value, "theme:dark&lang:en"),
+            "lantian_prefs" => assert_eq!(value, "theme:dark&density:compact&lang:en"),
             other => panic!("unexpected cookie {other}"),
         }
         assert!(v.contains("HttpOnly") && v.contains("SameSite=Lax"), "{v}");
@@ -481,4 +486,41 @@ db_test!(the_api_gives_tokens_for_credentials_and_manages_the_account, |app| {
     for path in ["/api/v1/auth/token", "/api/v1/me", "/api/v1/me/sessions", "/api/v1/me/sessions/{id}"] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+});
+
+db_test!(clause_c2_2_a_customer_gets_only_the_three_cookies, |app| {
+    let c = customer(&app, "crawler").await;
+    let mut names = std::collections::BTreeSet::new();
+    let mut note = |r: &reqwest::Response| {
+        for v in r.headers().get_all("set-cookie") {
+            names.insert(v.to_str().unwrap().split('=').next().unwrap().to_string());
+        }
+    };
+    note(
+        &c.post(app.url("/login"))
+            .form(&[("login", "crawler"), ("password", PASSWORD), ("remember", "1")])
+            .send()
+            .await
+            .unwrap(),
+    );
+    for p in [
+        "/",
+        "/account",
+        "/account/profile",
+        "/account/security",
+        "/account/tokens",
+        "/cookies",
+        "/privacy",
+        "/register",
+        "/login",
+        "/forgot-password",
+    ] {
+        note(&c.get(app.url(p)).send().await.unwrap());
+    }
+    note(&c.post(app.url("/preferences")).form(&[("theme", "light")]).send().await.unwrap());
+    note(&c.post(app.url("/account/profile")).form(&[("qq", "12345"), ("lang", "zh-CN")]).send().await.unwrap());
+    note(&c.post(app.url("/logout")).send().await.unwrap());
+    let allowed: std::collections::BTreeSet<String> =
+        ["lantian_session", "lantian_remember", "lantian_prefs"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(names, allowed, "exactly the session, remember-me and preference cookies");
 });
