@@ -224,8 +224,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
         Command::Seed { scale } => {
             let core = open_core(config).await?;
-            let n = lantian_core::bench_data::generate(&core, scale).await?;
-            println!("generated {n} rows");
+            let g = lantian_core::bench_data::generate(&core, scale).await?;
+            println!("bench-session {}", g.session);
+            println!("generated {} rows", g.rows);
             Ok(())
         }
     }

@@ -313,3 +313,7 @@ invalid-totp-wrong = The code is wrong or was used already.
 invalid-lang = The language is zh-CN or en.
 density-comfortable = Comfortable
 density-compact = Compact
+account-history = Sign-in history
+account-history-none = No sign-ins yet.
+account-history-ok = Signed in
+account-history-failed = Wrong password

@@ -313,3 +313,7 @@ invalid-totp-wrong = 验证码不正确或已使用过。
 invalid-lang = 语言须为 zh-CN 或 en。
 density-comfortable = 宽松
 density-compact = 紧凑
+account-history = 登录记录
+account-history-none = 暂无登录记录。
+account-history-ok = 登录成功
+account-history-failed = 密码错误

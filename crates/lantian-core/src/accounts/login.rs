@@ -24,7 +24,11 @@ pub enum SignIn {
         token: String,
         needs_second_factor: bool,
     },
-    Wrong,
+    /// `account` is the account tried, when it exists: for its owner's sign-in history only,
+    /// never for the answer.
+    Wrong {
+        account: Option<i64>,
+    },
     Throttled(Duration),
 }
 
@@ -91,14 +95,14 @@ async fn count_failure(core: &Core, k: &Keys) -> Result<bool> {
 /// What checking a login name and password found.
 pub enum Credentials {
     Valid { customer_id: i64, needs_second_factor: bool },
-    Wrong,
+    Wrong { account: Option<i64> },
     Throttled(Duration),
 }
 
 /// Starts a browser session for valid credentials.
 pub async fn sign_in(core: &Core, login: &str, password: &str, meta: &RequestMeta) -> Result<SignIn> {
     Ok(match check_credentials(core, login, password, meta).await? {
-        Credentials::Wrong => SignIn::Wrong,
+        Credentials::Wrong { account } => SignIn::Wrong { account },
         Credentials::Throttled(d) => SignIn::Throttled(d),
         Credentials::Valid { customer_id, needs_second_factor } => {
             let stage = if needs_second_factor { Stage::Password } else { Stage::Active };
@@ -121,11 +125,12 @@ pub async fn check_credentials(core: &Core, login: &str, password: &str, meta: &
         Some((_, hash)) => core.passwords.verify(password, hash).await?,
         None => core.passwords.verify_nobody(password).await?,
     };
+    let account = found.as_ref().map(|(c, _)| c.id);
     let Some((customer, _)) = found.filter(|_| verified != Verified::No) else {
         if count_failure(core, &k).await? {
             lock_notice(core, &login, meta).await?;
         }
-        return Ok(Credentials::Wrong);
+        return Ok(Credentials::Wrong { account });
     };
     let now = core.now();
     for (secs, _) in NAME_LIMITS {

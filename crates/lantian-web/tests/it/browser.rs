@@ -123,3 +123,98 @@ async fn browser_owner_reveals_a_masked_value_and_finds_it_audited() {
     assert!(!table.contains("clerk@staff.example"));
     c.close().await.unwrap();
 }
+
+/// The customer journey: sign up, verify from the demo mailbox's mail, sign in, see the
+/// device and the sign-in history, turn on two-step verification; then a stranger's wrong
+/// passwords lock the account and its owner gets the alert mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_customer_signs_up_verifies_secures_and_is_warned_of_a_lockout() {
+    let app = spawn_app(DbKind::Sqlite).await.unwrap();
+    let Some((c, _driver, _profile)) = browser().await else { return };
+    let password = "amber-kettle-orchard-58";
+    let fill = |css: &'static str, text: String| {
+        let c = c.clone();
+        async move { c.find(Locator::Css(css)).await.unwrap().send_keys(&text).await.unwrap() }
+    };
+    let click = |css: &'static str| {
+        let c = c.clone();
+        async move { c.find(Locator::Css(css)).await.unwrap().click().await.unwrap() }
+    };
+    c.goto(&app.url("/register")).await.unwrap();
+    fill("#username", "meili".into()).await;
+    fill("#email", "meili@mail.example".into()).await;
+    fill("#password", password.into()).await;
+    click("input[name=age][value=adult]").await;
+    click("input[name=accept]").await;
+    click("main form button[type=submit]").await;
+    let msg = c.wait().for_element(Locator::Css("#message")).await.unwrap().text().await.unwrap();
+    assert!(msg.contains("验证邮件"), "{msg}");
+    app.worker().drain().await.unwrap();
+    let mail = app.smtp.messages().into_iter().find(|m| m.rcpt_to == vec!["meili@mail.example".to_string()]).unwrap();
+    let at = mail.text_body.find("http://").unwrap();
+    let link: String = mail.text_body[at..].split_whitespace().next().unwrap().to_string();
+    let link = link.replace("http://127.0.0.1:8080", &app.base);
+    c.goto(&link).await.unwrap();
+    assert!(c.find(Locator::Css("#message")).await.unwrap().text().await.unwrap().contains("已验证"));
+
+    c.goto(&app.url("/login")).await.unwrap();
+    fill("#login", "meili".into()).await;
+    fill("#password", password.into()).await;
+    click("main form button[type=submit]").await;
+    c.wait().for_element(Locator::Css("#devices")).await.unwrap();
+    app.access_log.flush().await;
+    c.refresh().await.unwrap();
+    let history = c.wait().for_element(Locator::Css("#login-history")).await.unwrap().text().await.unwrap();
+    assert!(history.contains("登录成功") && history.contains("127.0.0.1"), "{history}");
+    let devices = c.find(Locator::Css("#devices")).await.unwrap().text().await.unwrap();
+    assert!(devices.contains("Chrome") && devices.contains("当前设备"), "{devices}");
+
+    click("nav a[href='/account/security']").await;
+    click("#totp-start").await;
+    let secret = c.wait().for_element(Locator::Css("#totp-secret")).await.unwrap().text().await.unwrap();
+    fill("#code", lantian_core::totp::code_at(&secret, app.core.now()).unwrap()).await;
+    click("main form button[type=submit]").await;
+    c.wait().for_element(Locator::Css("#recovery-codes")).await.unwrap();
+
+    // Someone else tries passwords: the account locks, and its owner is told by mail.
+    let stranger = app.new_client();
+    for _ in 0..5 {
+        stranger
+            .post(app.url("/login"))
+            .form(&[("login", "meili"), ("password", "guess-guess-guess")])
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = stranger.post(app.url("/login")).form(&[("login", "meili"), ("password", password)]).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    app.worker().drain().await.unwrap();
+    assert!(
+        app.smtp
+            .messages()
+            .iter()
+            .any(|m| m.rcpt_to == vec!["meili@mail.example".to_string()] && m.subject.contains("账户已暂时锁定"))
+    );
+    c.close().await.unwrap();
+}
+
+/// Declaring an age under 16 ends the sign-up kindly and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_an_under_16_sign_up_stores_nothing() {
+    let app = spawn_app(DbKind::Sqlite).await.unwrap();
+    let Some((c, _driver, _profile)) = browser().await else { return };
+    c.goto(&app.url("/register")).await.unwrap();
+    for (css, text) in
+        [("#username", "littleone"), ("#email", "little@mail.example"), ("#password", "amber-kettle-orchard-58")]
+    {
+        c.find(Locator::Css(css)).await.unwrap().send_keys(text).await.unwrap();
+    }
+    c.find(Locator::Css("input[name=age][value=child]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("input[name=accept]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let msg = c.wait().for_element(Locator::Css("#message")).await.unwrap().text().await.unwrap();
+    assert!(msg.contains("没有保存"), "{msg}");
+    let n: i64 = lantian_core::on_read!(&app.core.db, db => sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(db).await.unwrap());
+    assert_eq!(n, 0);
+    c.close().await.unwrap();
+}

@@ -57,7 +57,7 @@ pub async fn token(
 ) -> Result<Response, WebError> {
     let core = &state.core;
     let id = match accounts::check_credentials(core, &req.login, &req.password, &m).await? {
-        Credentials::Wrong => return Ok(StatusCode::UNAUTHORIZED.into_response()),
+        Credentials::Wrong { .. } => return Ok(StatusCode::UNAUTHORIZED.into_response()),
         Credentials::Throttled(retry_after) => return Err(WebError(Error::RateLimited { retry_after })),
         Credentials::Valid { customer_id, needs_second_factor } => {
             if needs_second_factor {

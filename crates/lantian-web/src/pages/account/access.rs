@@ -5,7 +5,9 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use http::header::SET_COOKIE;
+use lantian_core::accesslog::AccessEvent;
 use lantian_core::accounts::{self, AgeBracket, NewCustomer, Registered, SignIn};
+use lantian_core::authz::Subject;
 use lantian_core::i18n::Tr;
 use lantian_core::{Error, sessions};
 use serde::Deserialize;
@@ -15,6 +17,7 @@ use crate::AppState;
 use crate::auth::{Meta, PendingCustomer, clear_session_cookie, redirect_with_session, remember_cookie};
 use crate::error::WebError;
 use crate::middleware::RequestContext;
+use crate::middleware::access_log::LogSlot;
 
 /// A field's error, shown next to it.
 pub struct FieldError {
@@ -151,6 +154,7 @@ pub async fn login(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Meta(m): Meta,
+    slot: LogSlot,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let t = Tr::new(ctx.lang);
@@ -162,7 +166,10 @@ pub async fn login(
         res
     };
     match accounts::sign_in(&state.core, &f.login, &f.password, &m).await? {
-        SignIn::Wrong => Ok(again(t.t("login-wrong"), http::StatusCode::UNAUTHORIZED)),
+        SignIn::Wrong { account } => {
+            slot.set_event(account.map(Subject::customer), AccessEvent::SignInFailed);
+            Ok(again(t.t("login-wrong"), http::StatusCode::UNAUTHORIZED))
+        }
         SignIn::Throttled(wait) => {
             let mut res = again(
                 t.t1("login-throttled", "minutes", wait.as_secs().div_ceil(60)),
@@ -174,6 +181,9 @@ pub async fn login(
             Ok(res)
         }
         SignIn::Started { customer_id, token, needs_second_factor } => {
+            if !needs_second_factor {
+                slot.set_event(Some(Subject::customer(customer_id)), AccessEvent::SignIn);
+            }
             let to = if needs_second_factor { "/login/second-factor" } else { "/account" };
             let mut res = redirect_with_session(&state, to, &token);
             if f.remember.is_some() && !needs_second_factor {
@@ -207,6 +217,7 @@ pub async fn second_factor(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     p: PendingCustomer,
+    slot: LogSlot,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let key = format!("customer-2fa:{}", p.session.id);
@@ -217,8 +228,12 @@ pub async fn second_factor(
         return Err(WebError(Error::RateLimited { retry_after: d }));
     }
     match accounts::second_factor(&state.core, &p.session, &f.code).await? {
-        Some(token) => Ok(redirect_with_session(&state, "/account", &token)),
+        Some(token) => {
+            slot.set_event(p.session.subject(), AccessEvent::SignIn);
+            Ok(redirect_with_session(&state, "/account", &token))
+        }
         None => {
+            slot.set_event(p.session.subject(), AccessEvent::SignInFailed);
             let t = Tr::new(ctx.lang);
             let l = Layout::from_ctx(&ctx, "/login/second-factor", Area::Portal);
             Ok(refused(render(&SecondFactorPage { error: Some(t.t("totp-wrong")), t, l })))
@@ -226,10 +241,15 @@ pub async fn second_factor(
     }
 }
 
-pub async fn logout(State(state): State<AppState>, headers: http::HeaderMap) -> Result<Response, WebError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    slot: LogSlot,
+    headers: http::HeaderMap,
+) -> Result<Response, WebError> {
     if let Some(token) = crate::auth::cookie(&headers, state.web.session_cookie)
         && let Some(s) = sessions::lookup(&state.core, token, state.core.now()).await?
     {
+        slot.set_event(s.subject(), AccessEvent::SignOut);
         sessions::end(&state.core, s.id, "signed out", state.core.now()).await?;
     }
     let mut res = Redirect::to("/").into_response();

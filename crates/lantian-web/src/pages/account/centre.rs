@@ -24,9 +24,18 @@ pub struct Device {
     pub current: bool,
 }
 
+/// One sign-in or failed attempt on the account.
+pub struct Attempt {
+    pub at: String,
+    pub ip: String,
+    pub device: String,
+    pub ok: bool,
+}
+
 #[derive(Template)]
 #[template(path = "account/overview.html")]
 struct Overview {
+    history: Vec<Attempt>,
     t: Tr,
     l: Layout,
     username: String,
@@ -59,8 +68,19 @@ pub async fn overview(
             current: s.id == c.session.id,
         })
         .collect();
+    let history = lantian_core::accesslog::login_history(&state.core.db, c.subject(), 20)
+        .await?
+        .into_iter()
+        .map(|r| Attempt {
+            at: format_time(tz, r.at),
+            ip: r.ip,
+            device: [r.browser, r.os].into_iter().flatten().collect::<Vec<_>>().join(" · "),
+            ok: r.event == "sign_in",
+        })
+        .collect();
     let l = Layout::from_ctx(&ctx, "/account", Area::Portal);
     let page = Overview {
+        history,
         t: Tr::new(ctx.lang),
         l,
         username: c.customer.username.clone(),
