@@ -22,7 +22,7 @@ pub async fn generate(core: &Core, scale: u32) -> Result<Generated> {
     let input = NewCustomer {
         username: "bench",
         email: "bench@bench.example",
-        password: "bench-seed-passphrase-42",
+        password: "seed-lantern-harbour-42",
         age: AgeBracket::Adult,
         accepted_policy: true,
         lang: Lang::ZhCn,

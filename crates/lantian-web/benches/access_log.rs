@@ -105,5 +105,9 @@ fn main() {
         }
         _ => panic!("usage: access_log [with|without PATH N]"),
     }
-    rt.block_on(core.db.close());
+    // The SMTP pool inside `Core` must be dropped inside the runtime.
+    rt.block_on(async move {
+        core.db.close().await;
+        drop(core);
+    });
 }

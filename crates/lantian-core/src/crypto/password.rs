@@ -33,8 +33,11 @@ pub enum Verified {
 impl Passwords {
     pub fn new(cfg: &SecurityConfig) -> Passwords {
         let params = params_of(cfg).unwrap_or_default();
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Passwords { params, permits: Arc::new(Semaphore::new(threads)), dummy: Arc::new(std::sync::OnceLock::new()) }
+        // One core is always left to the async runtime: a login flood slows logins, never
+        // every other request.
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let permits = Arc::new(Semaphore::new(cores.saturating_sub(1).max(1)));
+        Passwords { params, permits, dummy: Arc::new(std::sync::OnceLock::new()) }
     }
 
     fn argon2(&self) -> Argon2<'static> {
