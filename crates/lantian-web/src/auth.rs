@@ -259,3 +259,10 @@ pub async fn remember_me(
         Err(e) => WebError(e).into_response(),
     }
 }
+
+/// A form that carries nothing but the console's form token (sign-out, deactivate, retry ...).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}

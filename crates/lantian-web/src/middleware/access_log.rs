@@ -68,7 +68,17 @@ impl<S: Send + Sync> FromRequestParts<S> for LogSlot {
     }
 }
 
+/// Probes of the load balancer and the orchestrator: machine traffic every few seconds that
+/// names no person and requests no page, so it is not written to the access log (it would
+/// drown the people's requests and cost a row per probe).
+fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz")
+}
+
 pub async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if is_probe(req.uri().path()) {
+        return next.run(req).await;
+    }
     let started = Instant::now();
     let at = state.core.now();
     let slot = LogSlot::default();

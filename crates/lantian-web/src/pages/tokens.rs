@@ -104,9 +104,3 @@ pub async fn revoke(state: &AppState, base: &'static str, subject: Subject, id: 
     apitokens::revoke(&state.core, subject, id, state.core.now()).await?;
     Ok(Redirect::to(base).into_response())
 }
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
-}

@@ -81,10 +81,10 @@ db_test!(a_request_is_logged_with_device_page_status_and_latency, |app| {
 });
 
 db_test!(clause_c1_7_every_request_is_logged_with_ip_browser_os_time_and_page, |app| {
-    // Pages, the health check, an API call, a 404, a refused form post: each is one row.
+    // Pages, a static file, an API call, a 404, a refused form post: each is one row.
     let requests = [
         ("GET", "/", 200),
-        ("GET", "/healthz", 200),
+        ("GET", "/static/app.css", 200),
         ("GET", "/api/v1/regions", 200),
         ("GET", "/no-such-page?page=2&q=secret", 404),
         ("POST", "/staff/login", 422),
@@ -169,7 +169,7 @@ fn at_day(days: u32) -> UnixMs {
 
 async fn paths_kept(app: &TestApp) -> Vec<String> {
     let mut p: Vec<String> =
-        rows(app).await.into_iter().map(|r| r.path).filter(|p| p.starts_with("/healthz")).collect();
+        rows(app).await.into_iter().map(|r| r.path).filter(|p| p.starts_with("/cookies")).collect();
     p.sort();
     p
 }
@@ -185,7 +185,7 @@ db_test!(clause_c5_4_access_log_is_kept_at_least_six_months, |app| {
     c.validate().unwrap();
 
     // Day 0 (2026-01-01): a request, and enough rows for several delete batches.
-    app.get("/healthz?page=old").await;
+    app.get("/cookies?page=old").await;
     let synthetic = Entry {
         at: T0.plus(Duration::from_secs(3600)),
         ip: "198.51.100.1".into(),
@@ -203,9 +203,9 @@ db_test!(clause_c5_4_access_log_is_kept_at_least_six_months, |app| {
         app.access_log.record(synthetic.clone()).await;
     }
     app.clock.set(at_day(35));
-    app.get("/healthz?page=mid").await;
+    app.get("/cookies?page=mid").await;
     app.clock.set(at_day(47));
-    app.get("/healthz?page=keep").await;
+    app.get("/cookies?page=keep").await;
     assert_eq!(rows(&app).await.len(), 12_003);
 
     // Day 230: "keep" is 183 days old, "mid" 195, "old" 230.
@@ -214,13 +214,13 @@ db_test!(clause_c5_4_access_log_is_kept_at_least_six_months, |app| {
     let mut seen = HashMap::new();
     worker.run_periodic(&mut seen).await.unwrap();
     let left = paths_kept(&app).await;
-    assert!(left.contains(&"/healthz?page=keep".to_string()), "183 days old: kept");
-    assert!(!left.contains(&"/healthz?page=old".to_string()), "older than retention_days: removed");
+    assert!(left.contains(&"/cookies?page=keep".to_string()), "183 days old: kept");
+    assert!(!left.contains(&"/cookies?page=old".to_string()), "older than retention_days: removed");
     assert!(rows(&app).await.iter().all(|r| r.path != "/synthetic"), "every expired row, in batches");
     match app.core.db.kind() {
-        DbKind::Sqlite => assert_eq!(left, ["/healthz?page=keep"], "SQLite deletes to the day"),
+        DbKind::Sqlite => assert_eq!(left, ["/cookies?page=keep"], "SQLite deletes to the day"),
         // PostgreSQL drops whole months: February (day 31 to 59) goes when all of it expired.
-        DbKind::Postgres => assert_eq!(left, ["/healthz?page=keep", "/healthz?page=mid"]),
+        DbKind::Postgres => assert_eq!(left, ["/cookies?page=keep", "/cookies?page=mid"]),
     }
 
     // Day 250: February has expired as a whole (its last day is 59 + 190 < 250).
@@ -245,8 +245,8 @@ async fn partition_of(app: &TestApp, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_rows_land_in_monthly_partitions_and_whole_months_are_dropped() {
     let Some(app) = spawn_app(DbKind::Postgres).await else { return };
-    app.get("/healthz?page=january").await;
-    assert_eq!(partition_of(&app, "/healthz?page=january").await, "access_log_2026_01");
+    app.get("/cookies?page=january").await;
+    assert_eq!(partition_of(&app, "/cookies?page=january").await, "access_log_2026_01");
     assert_eq!(partitions(&app).await, ["access_log_2026_01", "access_log_2026_02", "access_log_default"]);
     // A row of a month without a partition (here: years ago) goes to DEFAULT.
     let mut stray = Entry {
@@ -267,8 +267,8 @@ async fn on_postgres_rows_land_in_monthly_partitions_and_whole_months_are_droppe
 
     // March: the writer makes the month's partitions before its first row.
     app.clock.set(at_day(70));
-    app.get("/healthz?page=march").await;
-    assert_eq!(partition_of(&app, "/healthz?page=march").await, "access_log_2026_03");
+    app.get("/cookies?page=march").await;
+    assert_eq!(partition_of(&app, "/cookies?page=march").await, "access_log_2026_03");
     stray.path = "/stray-recent".into();
     stray.at = at_day(71);
     app.access_log.record(stray).await;
@@ -282,7 +282,7 @@ async fn on_postgres_rows_land_in_monthly_partitions_and_whole_months_are_droppe
         ["access_log_2026_03", "access_log_2026_04", "access_log_2026_09", "access_log_2026_10", "access_log_default"]
     );
     let left: Vec<String> = rows(&app).await.into_iter().map(|r| r.path).collect();
-    assert_eq!(left, ["/healthz?page=march", "/stray-recent"]);
+    assert_eq!(left, ["/cookies?page=march", "/stray-recent"]);
     // Idempotent: a second run drops nothing and creates nothing new.
     let again = accesslog::purge_expired(&app.core, app.core.now()).await.unwrap();
     assert_eq!(again, accesslog::Purged::default());
@@ -293,13 +293,13 @@ db_test_with!(a_full_queue_slows_requests_down_and_loses_no_row, |c: &mut Config
     let n = 300;
     let requests = (0..n).map(|i| {
         let client = app.client.clone();
-        let url = app.url(&format!("/healthz?page={i}"));
+        let url = app.url(&format!("/cookies?page={i}"));
         async move { client.get(url).send().await.unwrap().status() }
     });
     let statuses = futures::future::join_all(requests).await;
     assert!(statuses.iter().all(|s| *s == 200));
     let mut pages: Vec<String> =
-        rows(&app).await.into_iter().map(|r| r.path).filter(|p| p.starts_with("/healthz?page=")).collect();
+        rows(&app).await.into_iter().map(|r| r.path).filter(|p| p.starts_with("/cookies?page=")).collect();
     pages.sort();
     pages.dedup();
     assert_eq!(pages.len(), n, "every request has its row");
@@ -315,7 +315,7 @@ db_test_with!(
         let (bill_id, bill_otp) = create_staff(&app, "bill", &[Role::Billing]).await;
         first_sign_in(&app, &bill, "bill", &bill_otp).await;
         // A visitor behind our proxy.
-        let r = app.new_client().get(app.url("/healthz?page=7")).header("x-forwarded-for", "203.0.113.7").send();
+        let r = app.new_client().get(app.url("/cookies?page=7")).header("x-forwarded-for", "203.0.113.7").send();
         assert_eq!(r.await.unwrap().status(), 200);
         app.access_log.flush().await;
 
@@ -330,7 +330,7 @@ db_test_with!(
 
         let html = app.client.get(app.url("/staff/access-log?ip=203.0.113.7")).send().await.unwrap().text().await;
         let html = html.unwrap();
-        assert!(html.contains("<td>203.0.113.7</td>") && html.contains("/healthz?page=7"), "{html}");
+        assert!(html.contains("<td>203.0.113.7</td>") && html.contains("/cookies?page=7"), "{html}");
         assert!(!html.contains("<td>127.0.0.1</td>"), "only that address");
 
         let r = app.client.get(app.url("/staff/access-log?user=robot:1")).send().await.unwrap();
@@ -348,3 +348,12 @@ db_test_with!(
         assert_eq!(n, 1);
     }
 );
+
+db_test!(load_balancer_probes_are_not_logged, |app| {
+    app.get("/healthz").await;
+    app.get("/readyz").await;
+    app.get("/").await;
+    app.access_log.flush().await;
+    let paths: Vec<String> = rows(&app).await.into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, vec!["/".to_string()]);
+});

@@ -7,9 +7,9 @@ use axum::{Extension, Form};
 use lantian_core::authz::Permission;
 use lantian_core::i18n::Tr;
 use lantian_core::jobs::{self, JobState, JobSummary};
-use serde::Deserialize;
 
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::StaffCtx;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
@@ -37,11 +37,6 @@ pub async fn list(
     });
     let l = super::layout(&state, &ctx, &s, "/staff/jobs").await?;
     Ok(render(&JobsPage { t: Tr::new(ctx.lang), l, jobs: jobs.collect() }))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn retry(

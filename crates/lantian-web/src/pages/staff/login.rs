@@ -16,6 +16,7 @@ use lantian_core::{Error, staff, totp};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::{Meta, PendingStaff, StaffCtx, clear_session_cookie, redirect_with_session};
 use crate::error::WebError;
 use crate::middleware::RequestContext;
@@ -236,11 +237,6 @@ pub async fn password_submit(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn logout(

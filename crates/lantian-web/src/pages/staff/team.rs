@@ -11,6 +11,7 @@ use lantian_core::{Error, staff};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::StaffCtx;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
@@ -163,11 +164,6 @@ pub async fn create(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn deactivate(

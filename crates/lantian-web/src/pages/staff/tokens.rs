@@ -6,10 +6,11 @@ use axum::{Extension, Form};
 use lantian_core::i18n::Tr;
 
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::StaffCtx;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
-use crate::pages::tokens::{self, CreateForm, CsrfForm};
+use crate::pages::tokens::{self, CreateForm};
 
 const BASE: &str = "/staff/tokens";
 
