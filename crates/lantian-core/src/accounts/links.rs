@@ -148,9 +148,8 @@ async fn use_link(tx: &mut Tx, token: &str, purpose: LinkPurpose, now: UnixMs) -
     row.ok_or(Error::validation("token", "link-invalid"))
 }
 
-pub async fn send_verification(core: &Core, customer_id: i64, meta: &RequestMeta) -> Result<()> {
+pub async fn send_verification(core: &Core, customer_id: i64) -> Result<()> {
     limit(core, &format!("verify:{customer_id}"), 3).await?;
-    let _ = meta;
     let mut tx = core.db.begin().await?;
     queue(&mut tx, core, customer_id, LinkPurpose::VerifyEmail, core.now()).await?;
     tx.commit().await?;
@@ -223,10 +222,9 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str, meta: 
 }
 
 /// Starts an e-mail change: the new address gets a link; nothing changes until it is used.
-pub async fn request_email_change(core: &Core, customer_id: i64, new_email: &str, meta: &RequestMeta) -> Result<()> {
+pub async fn request_email_change(core: &Core, customer_id: i64, new_email: &str) -> Result<()> {
     let email = super::normalise_email(new_email)?;
     limit(core, &format!("change-email:{customer_id}"), 3).await?;
-    let _ = meta;
     let mut tx = core.db.begin().await?;
     queue_to(&mut tx, core, customer_id, LinkPurpose::ChangeEmail, Some(email), core.now()).await?;
     tx.commit().await?;

@@ -96,8 +96,12 @@ impl Event {
 
     pub fn class(self) -> Class {
         match self {
+            Event::PasswordChanged
+            | Event::TwoFactorEnabled
+            | Event::NewDeviceSignIn
+            | Event::AccountLocked
+            | Event::RememberTokenReused => Class::Security,
             Event::ServiceExpiring => Class::Service,
-            _ => Class::Security,
         }
     }
 

@@ -46,9 +46,32 @@ fn timeouts(core: &Core, kind: SubjectKind) -> (Duration, Duration) {
     }
 }
 
-/// Browser and operating system names from a User-Agent, for the device list.
-pub fn device_of(user_agent: Option<&str>) -> (Option<String>, Option<String>) {
+/// A device as named in the device list and the access log: (browser and version, OS).
+pub type Device = (Option<String>, Option<String>);
+
+/// Browser and operating system names from a User-Agent, for the device list and the access
+/// log. Every request asks, and a site sees few distinct User-Agents, so answers are kept in
+/// a small table (emptied when full) instead of parsing the same string again.
+pub fn device_of(user_agent: Option<&str>) -> Device {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static SEEN: LazyLock<Mutex<HashMap<String, Device>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    const KEEP: usize = 1024;
     let Some(ua) = user_agent.filter(|u| !u.is_empty()) else { return (None, None) };
+    if let Some(d) = SEEN.lock().ok().and_then(|m| m.get(ua).cloned()) {
+        return d;
+    }
+    let d = parse_device(ua);
+    if let Ok(mut m) = SEEN.lock() {
+        if m.len() >= KEEP {
+            m.clear();
+        }
+        m.insert(ua.to_string(), d.clone());
+    }
+    d
+}
+
+fn parse_device(ua: &str) -> Device {
     match woothee::parser::Parser::new().parse(ua) {
         Some(r) => {
             // woothee says "UNKNOWN" for a version it cannot tell (Linux has none): leave it out.

@@ -102,7 +102,7 @@ pub async fn resend_verification(
     if c.customer.email_verified_at.is_some() {
         return Ok(Redirect::to("/account").into_response());
     }
-    accounts::send_verification(&state.core, c.customer.id, &c.meta).await?;
+    accounts::send_verification(&state.core, c.customer.id).await?;
     Ok(super::message(&ctx, "register-done-title", "verification-resent", Some(("/account", "nav-account"))))
 }
 

@@ -214,7 +214,7 @@ pub async fn change_email(
     Form(f): Form<EmailForm>,
 ) -> Result<Response, WebError> {
     let t = Tr::new(ctx.lang);
-    let shown = match accounts::request_email_change(&state.core, c.customer.id, &f.email, &c.meta).await {
+    let shown = match accounts::request_email_change(&state.core, c.customer.id, &f.email).await {
         Ok(()) => Shown { enrol: false, codes: vec![], message: Some(t.t("email-change-sent")), error: None },
         Err(Error::Validation { code, .. }) => Shown {
             enrol: false,
