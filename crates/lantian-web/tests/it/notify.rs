@@ -136,3 +136,34 @@ db_test!(security_email_cannot_be_switched_off_and_sms_has_per_number_caps, |app
         "a notice without its arguments is refused"
     );
 });
+
+/// The real mailer signs in to an SMTP server that asks for credentials, and a wrong password
+/// is a permanent failure (retrying cannot fix configuration).
+#[tokio::test]
+async fn the_mailer_authenticates_to_smtp() {
+    use lantian_core::notify::mail::SmtpMailer;
+    use lantian_core::notify::{DeliveryError, Mailer, OutgoingMail};
+    use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
+    let fake = SmtpFake::start(SmtpFakeOptions {
+        web_port: None,
+        credentials: Some(("mailer".into(), "s3cret".into())),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut cfg = crate::helpers::test_config("sqlite://unused.db").mail;
+    cfg.port = fake.smtp_addr().port();
+    cfg.username = "mailer".into();
+    cfg.password = lantian_core::config::Secret::new("s3cret");
+    let mail =
+        OutgoingMail { to: "someone@mail.example".into(), subject: "测试 subject".into(), text: "body".into() };
+    SmtpMailer::new(&cfg).unwrap().send(&mail).await.unwrap();
+    let got = fake.messages();
+    assert_eq!(got[0].authenticated_as.as_deref(), Some("mailer"));
+    assert_eq!(got[0].subject, "测试 subject");
+    cfg.password = lantian_core::config::Secret::new("wrong");
+    match SmtpMailer::new(&cfg).unwrap().send(&mail).await {
+        Err(DeliveryError::Permanent(_)) => {}
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+}
