@@ -63,6 +63,14 @@ pub fn check_password(password: &str, username: &str, email: &str) -> Result<()>
     Ok(())
 }
 
+/// Saves a customer's language (pages, e-mails and notices follow it).
+pub async fn set_lang(core: &Core, id: i64, lang: crate::i18n::Lang) -> Result<()> {
+    let mut tx = core.db.begin().await?;
+    repo::set_lang(&mut tx, id, lang.code()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Turns on two-step verification with the first code from the app; returns the recovery
 /// codes (shown once) and tells the owner.
 pub async fn enable_totp(core: &Core, id: i64, code: &str) -> Result<Vec<String>> {

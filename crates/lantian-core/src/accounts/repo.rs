@@ -73,6 +73,11 @@ pub async fn set_email(tx: &mut Tx, id: i64, email: &str, now: UnixMs) -> Result
     Ok(n == 1)
 }
 
+pub async fn set_lang(tx: &mut Tx, id: i64, lang: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("UPDATE customers SET lang = $2 WHERE id = $1").bind(id).bind(lang).execute(c).await?.rows_affected());
+    Ok(())
+}
+
 pub struct ProfileRow<'a> {
     pub phone: Option<&'a str>,
     pub qq: Option<&'a str>,

@@ -120,14 +120,36 @@ fn safe_back(back: Option<&str>) -> &str {
     }
 }
 
+/// The `Set-Cookie` value that stores `prefs`.
+pub fn cookie_header(state: &AppState, prefs: Prefs) -> Option<HeaderValue> {
+    let secure = if state.web.https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+        state.web.prefs_cookie,
+        prefs.to_cookie_value()
+    );
+    HeaderValue::from_str(&cookie).ok()
+}
+
+/// Makes a signed-in customer's own language setting the page language on this device (it is
+/// carried in the preference cookie from then on).
+pub fn adopt_language(state: &AppState, res: &mut Response, current: Prefs, lang: Lang) {
+    if let Some(v) = cookie_header(state, Prefs { lang: Some(lang), ..current }) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+}
+
 pub async fn update(
     State(state): State<AppState>,
     ctx: axum::Extension<crate::middleware::RequestContext>,
+    headers: http::HeaderMap,
     Form(form): Form<PrefsForm>,
 ) -> Response {
     let mut prefs = ctx.prefs;
     if let Some(l) = form.lang.as_deref().and_then(Lang::from_code) {
         prefs.lang = Some(l);
+        // A signed-in customer's choice is also their account's setting (e-mails follow it).
+        remember_language(&state, &headers, l).await;
     }
     if let Some(t) = form.theme.as_deref().and_then(Theme::parse) {
         prefs.theme = t;
@@ -135,17 +157,21 @@ pub async fn update(
     if let Some(d) = form.density.as_deref().and_then(Density::parse) {
         prefs.density = d;
     }
-    let secure = if state.web.https { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
-        state.web.prefs_cookie,
-        prefs.to_cookie_value()
-    );
     let mut res = Redirect::to(safe_back(form.back.as_deref())).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Some(v) = cookie_header(&state, prefs) {
         res.headers_mut().insert(SET_COOKIE, v);
     }
     res
+}
+
+async fn remember_language(state: &AppState, headers: &http::HeaderMap, lang: Lang) {
+    let Some(token) = crate::auth::cookie(headers, state.web.session_cookie) else { return };
+    let Ok(Some(session)) = lantian_core::sessions::lookup(&state.core, token, state.core.now()).await else { return };
+    if let Some(s) = session.subject().filter(|s| s.kind == lantian_core::authz::SubjectKind::Customer)
+        && let Err(e) = lantian_core::accounts::set_lang(&state.core, s.id, lang).await
+    {
+        tracing::warn!(error = %e, "could not save the customer's language");
+    }
 }
 
 #[cfg(test)]

@@ -386,11 +386,18 @@ db_test!(clause_c2_1_cookies_hold_only_identifiers_and_settings, |app| {
                     "{v}"
                 )
             }
-            "lantian_prefs" => assert_eq!(value, "theme:dark&density:compact&lang:en"),
+            "lantian_prefs" => {
+                // Settings only: theme, density, language.
+                for part in value.split('&') {
+                    let (k, _) = part.split_once(':').unwrap();
+                    assert!(["theme", "density", "lang"].contains(&k), "{v}");
+                }
+            }
             other => panic!("unexpected cookie {other}"),
         }
         assert!(v.contains("HttpOnly") && v.contains("SameSite=Lax"), "{v}");
     }
+    assert!(values.iter().any(|v| v.starts_with("lantian_prefs=theme:dark&density:compact&lang:en;")), "{values:?}");
     let page = app.get("/cookies").await.text().await.unwrap();
     for name in ["lantian_session", "lantian_remember", "lantian_prefs"] {
         assert!(page.contains(name));
@@ -523,4 +530,21 @@ db_test!(clause_c2_2_a_customer_gets_only_the_three_cookies, |app| {
     let allowed: std::collections::BTreeSet<String> =
         ["lantian_session", "lantian_remember", "lantian_prefs"].iter().map(|s| s.to_string()).collect();
     assert_eq!(names, allowed, "exactly the session, remember-me and preference cookies");
+});
+
+db_test!(the_account_language_setting_decides_the_pages_after_sign_in, |app| {
+    let c = customer(&app, "polyglot").await;
+    let r = c.post(app.url("/account/profile")).form(&[("lang", "en")]).send().await.unwrap();
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("lang:en"));
+    // Another device whose browser asks for Chinese: after sign-in, English, as the account says.
+    let other = app.new_client();
+    login(&app, &other, "polyglot", PASSWORD).await;
+    let page =
+        other.get(app.url("/account")).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\""), "the account's language wins");
+    // Choosing a language while signed in changes the account's setting too.
+    other.post(app.url("/preferences")).form(&[("lang", "zh-CN")]).send().await.unwrap();
+    let lang: String =
+        on_read!(&app.core.db, c => sqlx::query_scalar("SELECT lang FROM customers").fetch_one(c).await.unwrap());
+    assert_eq!(lang, "zh-CN");
 });

@@ -186,6 +186,7 @@ pub async fn login(
             }
             let to = if needs_second_factor { "/login/second-factor" } else { "/account" };
             let mut res = redirect_with_session(&state, to, &token);
+            adopt_account_language(&state, &mut res, &ctx, customer_id).await?;
             if f.remember.is_some() && !needs_second_factor {
                 let remember = accounts::issue_remember_token(&state.core, customer_id, state.core.now()).await?;
                 res.headers_mut().append(SET_COOKIE, remember_cookie(&state, Some(&remember)));
@@ -193,6 +194,20 @@ pub async fn login(
             Ok(res)
         }
     }
+}
+
+/// After a sign-in, the pages follow the account's own language setting.
+async fn adopt_account_language(
+    state: &AppState,
+    res: &mut Response,
+    ctx: &RequestContext,
+    id: i64,
+) -> Result<(), WebError> {
+    let c = accounts::get(&state.core, id).await?;
+    if let Some(lang) = lantian_core::i18n::Lang::from_code(&c.lang) {
+        crate::pages::preferences::adopt_language(state, res, ctx.prefs, lang);
+    }
+    Ok(())
 }
 
 #[derive(Template)]
@@ -230,7 +245,9 @@ pub async fn second_factor(
     match accounts::second_factor(&state.core, &p.session, &f.code).await? {
         Some(token) => {
             slot.set_event(p.session.subject(), AccessEvent::SignIn);
-            Ok(redirect_with_session(&state, "/account", &token))
+            let mut res = redirect_with_session(&state, "/account", &token);
+            adopt_account_language(&state, &mut res, &ctx, p.session.subject_id).await?;
+            Ok(res)
         }
         None => {
             slot.set_event(p.session.subject(), AccessEvent::SignInFailed);

@@ -98,8 +98,13 @@ pub async fn save_profile(
         lang: Lang::from_code(&f.lang).unwrap_or(ctx.lang),
         sms_consent: f.sms.is_some(),
     };
+    let lang = input.lang;
     match accounts::update_profile(&state.core, c.customer.id, input, &c.meta).await {
-        Ok(()) => Ok(Redirect::to("/account/profile").into_response()),
+        Ok(()) => {
+            let mut res = Redirect::to("/account/profile").into_response();
+            crate::pages::preferences::adopt_language(&state, &mut res, ctx.prefs, lang);
+            Ok(res)
+        }
         Err(Error::Validation { field, code }) => {
             let text = Tr::new(ctx.lang).t(&format!("invalid-{code}"));
             profile_page(&state, &ctx, &c, Some((field, text))).await
