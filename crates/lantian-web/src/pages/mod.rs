@@ -98,3 +98,22 @@ pub fn format_time(time_zone: &str, at: lantian_core::UnixMs) -> String {
     let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     at.to_timestamp().to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
 }
+
+/// A form page answered 422 with its field's translated error drawn in (the error-page
+/// middleware leaves it alone).
+pub fn refused(mut res: Response) -> Response {
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    res.extensions_mut().insert(crate::middleware::errors::Rendered);
+    res
+}
+
+/// The query string of a filtered list's "older" link: the next page starts before `last`
+/// when this page was full; the non-empty filter fields are carried along.
+pub fn older_link(full: bool, last: Option<i64>, filter: &[(&str, &str)]) -> Option<String> {
+    let last = last.filter(|_| full)?;
+    let params = std::iter::once(("before", last.to_string()))
+        .chain(filter.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.to_string())));
+    // RFC 3986 encoding, the same the Aliyun signer uses for its query strings.
+    let encode = lantian_core::aliyun::acs3::percent_encode;
+    Some(params.map(|(k, v)| format!("{k}={}", encode(&v))).collect::<Vec<_>>().join("&"))
+}

@@ -63,11 +63,7 @@ pub async fn page(
     let failed = error.is_some();
     let mut res = render(&TokensPage { t, l, base, tokens, new_token, error });
     res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-    if failed {
-        *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
-        res.extensions_mut().insert(crate::middleware::errors::Rendered);
-    }
-    Ok(res)
+    Ok(if failed { super::refused(res) } else { res })
 }
 
 #[derive(Deserialize)]

@@ -61,9 +61,4 @@ pub fn message(
     render(&page)
 }
 
-/// A form page answered 422 with the field's translated error.
-pub fn refused(mut res: axum::response::Response) -> axum::response::Response {
-    *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
-    res.extensions_mut().insert(crate::middleware::errors::Rendered);
-    res
-}
+pub use super::refused;

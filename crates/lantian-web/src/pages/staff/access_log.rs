@@ -124,19 +124,8 @@ pub async fn list(
     let tz = state.core.config.business.time_zone.clone();
     let f = filter(&tz, &q)?;
     let rows = accesslog::search(&state.core.db, &s.principal, &f, &s.meta, state.core.now()).await?;
-    let older = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.id)).flatten().map(|id| {
-        let mut params = vec![("before", id.to_string())];
-        for (k, v) in [("user", &q.user), ("ip", &q.ip), ("from", &q.from), ("to", &q.to)] {
-            if !v.is_empty() {
-                params.push((k, v.clone()));
-            }
-        }
-        params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", lantian_core::aliyun::acs3::percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    });
+    let filter = [("user", q.user.as_str()), ("ip", &q.ip), ("from", &q.from), ("to", &q.to)];
+    let older = crate::pages::older_link(rows.len() as i64 == PAGE, rows.last().map(|r| r.id), &filter);
     let rows = rows.into_iter().map(|r| shown(&tz, r)).collect();
     let l = super::layout(&state, &ctx, &s, "/staff/access-log").await?;
     Ok(render(&AccessLogPage { t: Tr::new(ctx.lang), l, q, rows, older }))

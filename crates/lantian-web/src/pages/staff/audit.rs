@@ -125,21 +125,9 @@ pub async fn list(
     let tz = state.core.config.business.time_zone.clone();
     let f = filter(&tz, &q)?;
     let rows = audit::list(&state.core.db, &s.principal, &f).await?;
-    let older = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.seq)).flatten().map(|seq| {
-        let mut params = vec![("before", seq.to_string())];
-        for (k, v) in
-            [("actor", &q.actor), ("action", &q.action), ("target", &q.target), ("from", &q.from), ("to", &q.to)]
-        {
-            if !v.is_empty() {
-                params.push((k, v.clone()));
-            }
-        }
-        params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", lantian_core::aliyun::acs3::percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    });
+    let filter =
+        [("actor", q.actor.as_str()), ("action", &q.action), ("target", &q.target), ("from", &q.from), ("to", &q.to)];
+    let older = crate::pages::older_link(rows.len() as i64 == PAGE, rows.last().map(|r| r.seq), &filter);
     let rows = rows.into_iter().map(|r| shown(&tz, r)).collect();
     let l = super::layout(&state, &ctx, &s, "/staff/audit").await?;
     Ok(render(&AuditPage { t: Tr::new(ctx.lang), l, q, rows, older }))

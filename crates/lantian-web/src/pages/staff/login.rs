@@ -230,10 +230,7 @@ pub async fn password_submit(
                 forced: s.member.must_change_password,
                 error: Some(t.t(&format!("invalid-{code}"))),
             };
-            let mut res = render(&page);
-            *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
-            res.extensions_mut().insert(crate::middleware::errors::Rendered);
-            Ok(res)
+            Ok(crate::pages::refused(render(&page)))
         }
         Err(e) => Err(e.into()),
     }

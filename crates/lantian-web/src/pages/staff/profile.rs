@@ -39,13 +39,9 @@ async fn page(
     let sms_consent = consents::current(&state.core.db, s.subject(), Purpose::SmsNotices).await?.is_some();
     let sms_vendor = state.core.sms.as_ref().map(|v| v.vendor().to_string()).unwrap_or_default();
     let l = super::layout(state, ctx, s, "/staff/profile").await?;
-    let mut res =
-        render(&ProfilePage { t: Tr::new(ctx.lang), l, phone, sms_consent, sms_vendor, error: error.clone() });
-    if error.is_some() {
-        *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
-        res.extensions_mut().insert(crate::middleware::errors::Rendered);
-    }
-    Ok(res)
+    let failed = error.is_some();
+    let res = render(&ProfilePage { t: Tr::new(ctx.lang), l, phone, sms_consent, sms_vendor, error });
+    Ok(if failed { crate::pages::refused(res) } else { res })
 }
 
 pub async fn show(

@@ -115,10 +115,7 @@ pub async fn reveal(
         Ok(email) => page(&state, &ctx, &s, Some((id, email)), None, None).await,
         Err(Error::Validation { code, .. }) => {
             let msg = Tr::new(ctx.lang).t(&format!("invalid-{code}"));
-            let mut res = page(&state, &ctx, &s, None, None, Some(msg)).await?;
-            *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
-            res.extensions_mut().insert(crate::middleware::errors::Rendered);
-            Ok(res)
+            Ok(crate::pages::refused(page(&state, &ctx, &s, None, None, Some(msg)).await?))
         }
         Err(e) => Err(e.into()),
     }
@@ -157,10 +154,7 @@ pub async fn create(
                 Error::Validation { code, .. } => t.t(&format!("invalid-{code}")),
                 _ => t.t("staff-username-taken"),
             };
-            let mut res = page(&state, &ctx, &s, None, None, Some(msg)).await?;
-            *res.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
-            res.extensions_mut().insert(crate::middleware::errors::Rendered);
-            Ok(res)
+            Ok(crate::pages::refused(page(&state, &ctx, &s, None, None, Some(msg)).await?))
         }
         Err(e) => Err(e.into()),
     }
