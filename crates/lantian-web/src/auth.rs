@@ -75,7 +75,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 /// here, so this is where the access log learns who made the request.
 async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<SessionRow>, WebError> {
     let Some(token) = cookie(&parts.headers, state.web.session_cookie) else { return Ok(None) };
-    let session = sessions::lookup(&state.core, token, state.core.now()).await?;
+    // The remember-me check may have looked this session up already.
+    let session = match parts.extensions.get::<LiveSession>() {
+        Some(LiveSession(s)) => Some(s.clone()),
+        None => sessions::lookup(&state.core, token, state.core.now()).await?,
+    };
     if let Some(subject) = session.as_ref().and_then(SessionRow::subject) {
         LogSlot::of(parts).set_subject(subject);
     }
@@ -219,6 +223,11 @@ pub fn remember_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
     HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""))
 }
 
+/// A session the remember-me check found live, kept for the page's extractor so it is not
+/// looked up twice.
+#[derive(Clone)]
+struct LiveSession(SessionRow);
+
 /// "Remember me": when a request carries the remember-me cookie but no live session, the
 /// token is exchanged for a new session (and a rotated token) before the page runs.
 pub async fn remember_me(
@@ -230,10 +239,11 @@ pub async fn remember_me(
         return next.run(req).await;
     };
     let live = match cookie(req.headers(), state.web.session_cookie) {
-        Some(s) => sessions::lookup(&state.core, s, state.core.now()).await.ok().flatten().is_some(),
-        None => false,
+        Some(s) => sessions::lookup(&state.core, s, state.core.now()).await.ok().flatten(),
+        None => None,
     };
-    if live {
+    if let Some(session) = live {
+        req.extensions_mut().insert(LiveSession(session));
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
