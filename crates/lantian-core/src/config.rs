@@ -184,6 +184,7 @@ pub struct SmsConfig {
 pub struct LogsConfig {
     pub retention_days: u32,
     pub queue_capacity: usize,
+    pub write_window_ms: u64,
 }
 
 /// The policy keeps network logs at least six months (C5.4); the longest six calendar months
@@ -361,6 +362,9 @@ impl Config {
         }
         if !(1..=1_000_000).contains(&self.logs.queue_capacity) {
             return Err(invalid("logs.queue_capacity", "expected 1 to 1000000"));
+        }
+        if !(1..=1_000).contains(&self.logs.write_window_ms) {
+            return Err(invalid("logs.write_window_ms", "expected 1 to 1000"));
         }
         if self.log.level.parse::<LevelCheck>().is_err() {
             return Err(invalid(

@@ -100,9 +100,10 @@ fn build_router(state: AppState, access_log: bool) -> Router {
         .layer(axum::middleware::from_fn(errors::render_error_pages))
         // Inside `context` (the client IP is known), outside everything else: every response,
         // error pages included, is logged in its final form.
-        .layer(tower::util::option_layer(
-            access_log.then(|| axum::middleware::from_fn_with_state(state.clone(), middleware::access_log::record)),
-        ))
+        .layer(tower::util::option_layer(access_log.then(|| {
+            let logger = middleware::access_log::Logger::new(&state);
+            axum::middleware::from_fn_with_state(logger, middleware::access_log::record)
+        })))
         .layer(axum::middleware::from_fn_with_state(state.clone(), request::context))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::set_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

@@ -205,7 +205,12 @@ pub struct Purged {
 }
 
 /// Rows deleted per short transaction, so the single SQLite writer is never held for long.
-const DELETE_BATCH: i64 = 5_000;
+const DELETE_BATCH: i64 = 1_000;
+
+/// After each batch the purge rests this many times as long as the batch took: a backlog of
+/// millions of rows (a first run, a shortened retention) then uses at most a quarter of one
+/// core and takes longer, rather than starving the requests served meanwhile.
+const REST_PER_BATCH: u32 = 3;
 
 /// Removes what is older than `logs.retention_days` and creates the coming partitions.
 pub async fn purge_expired(core: &Core, now: UnixMs) -> Result<Purged> {
@@ -224,13 +229,13 @@ pub async fn purge_expired(core: &Core, now: UnixMs) -> Result<Purged> {
         }
     }
     loop {
+        let started = std::time::Instant::now();
         let n = repo::delete_expired(&core.db, cutoff, DELETE_BATCH).await?;
         purged.rows += n;
         if n < DELETE_BATCH as u64 {
             break;
         }
-        // Let waiting writers (requests' rows, business transactions) in between batches.
-        tokio::task::yield_now().await;
+        tokio::time::sleep(started.elapsed() * REST_PER_BATCH).await;
     }
     if purged != Purged::default() {
         tracing::info!(partitions = purged.partitions, rows = purged.rows, "access log retention");

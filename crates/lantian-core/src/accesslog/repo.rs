@@ -94,17 +94,18 @@ pub async fn insert(db: &Db, rows: &[Entry]) -> Result<(), sqlx::Error> {
             for e in chunk {
                 q = q
                     .bind(e.at)
-                    .bind(&e.ip)
-                    .bind(&e.browser)
-                    .bind(&e.os)
-                    .bind(&e.method)
-                    .bind(&e.path)
+                    // Borrowed `&str`s: binding a `&String` would copy every string.
+                    .bind(e.ip.as_str())
+                    .bind(e.browser.as_deref())
+                    .bind(e.os.as_deref())
+                    .bind(e.method.as_str())
+                    .bind(e.path.as_str())
                     .bind(i64::from(e.status))
                     .bind(e.latency_us)
                     .bind(e.subject.map(|s| s.kind.as_str()))
                     .bind(e.subject.map(|s| s.id))
                     .bind(e.event.as_str())
-                    .bind(&e.request_id);
+                    .bind(e.request_id.as_deref());
             }
             q.execute(c).await?;
         });

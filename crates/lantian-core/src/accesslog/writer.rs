@@ -1,6 +1,6 @@
 //! The batching writer. A request's row goes into a bounded channel; one task writes the rows
-//! in batches of up to 500 in one transaction, at the latest 10 ms after the first row of the
-//! batch arrived. One commit per batch instead of one per request is what makes logging every
+//! in batches of up to 500 in one transaction, at the latest `logs.write_window_ms` (10 ms)
+//! after the first row of the batch arrived. One commit per batch instead of one per request is what makes logging every
 //! request (even `/healthz`) affordable on SQLite's single writer with `synchronous=FULL`.
 //!
 //! When the channel is full, `record` waits: the request is slowed down rather than its row
@@ -17,7 +17,6 @@ use super::{Entry, Month, ensure_partitions, repo};
 use crate::Core;
 
 const MAX_BATCH: usize = 500;
-const MAX_WAIT: Duration = Duration::from_millis(10);
 /// After `close`, a failing database is retried this often before the rest is given up, so
 /// that shutdown cannot hang on it.
 const ATTEMPTS_WHEN_CLOSING: u32 = 3;
@@ -62,6 +61,8 @@ pub struct AccessLogWriter {
     core: Core,
     rx: mpsc::Receiver<Msg>,
     batch: Vec<Entry>,
+    /// How long the first row of a batch waits for others.
+    window: Duration,
     /// The month whose partitions this writer made sure of (PostgreSQL).
     month: Option<Month>,
     closing: bool,
@@ -72,7 +73,9 @@ impl AccessLogWriter {
     /// The task ends after `close` (or when every handle is gone), once all is written.
     pub fn start(core: Core) -> (AccessLogHandle, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(core.config.logs.queue_capacity.max(1));
-        let writer = AccessLogWriter { core, rx, batch: Vec::with_capacity(MAX_BATCH), month: None, closing: false };
+        let window = Duration::from_millis(core.config.logs.write_window_ms);
+        let writer =
+            AccessLogWriter { core, rx, batch: Vec::with_capacity(MAX_BATCH), window, month: None, closing: false };
         (AccessLogHandle { tx }, tokio::spawn(writer.run()))
     }
 
@@ -94,7 +97,7 @@ impl AccessLogWriter {
             match msg {
                 Some(Msg::Row(entry)) => {
                     if self.batch.is_empty() {
-                        due = Some(Instant::now() + MAX_WAIT);
+                        due = Some(Instant::now() + self.window);
                     }
                     self.batch.push(entry);
                     if self.batch.len() >= MAX_BATCH {

@@ -1,6 +1,6 @@
 //! The worker: claims due jobs, runs them with bounded concurrency, records the outcome.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::repo::{self, Finish};
-use super::{ClaimedJob, JobError, JobOutcome, Registry};
+use super::{ClaimedJob, JobError, JobOutcome, PeriodicTask, Registry};
 use crate::{Core, Result};
 
 pub struct Worker {
@@ -64,28 +64,38 @@ impl Worker {
         }
     }
 
-    /// Runs the periodic tasks whose period this instance wins. `seen` remembers the last
-    /// period tried per task, so an instance asks the database once per period, not per poll.
+    /// Runs the periodic tasks whose period this instance wins, one after the other, and
+    /// returns how many ran. `seen` remembers the last period tried per task, so an instance
+    /// asks the database once per period, not per poll. Tests call this; `run` spawns instead.
     pub async fn run_periodic(&self, seen: &mut HashMap<&'static str, i64>) -> Result<usize> {
-        let mut ran = 0;
+        let won = self.claim_periods(seen, &HashSet::new()).await?;
+        let ran = won.len();
+        for (task, period) in won {
+            run_period(self.core.clone(), task, period).await;
+        }
+        Ok(ran)
+    }
+
+    /// The periodic tasks due whose current period this instance claimed, leaving out those
+    /// still running here from an earlier period.
+    async fn claim_periods(
+        &self,
+        seen: &mut HashMap<&'static str, i64>,
+        running: &HashSet<&'static str>,
+    ) -> Result<Vec<(PeriodicTask, i64)>> {
+        let mut won = Vec::new();
         for task in &self.registry.periodic {
             let now = self.core.now();
             let period = task.period_of(now);
-            if seen.get(task.name) == Some(&period) {
+            if seen.get(task.name) == Some(&period) || running.contains(task.name) {
                 continue;
             }
             seen.insert(task.name, period);
             if repo::claim_period(&self.core.db, task.name, period, &self.id, now).await? {
-                let result = task.job.run(&self.core).await;
-                let error = result.as_ref().err().map(|e| e.to_string());
-                if let Some(e) = &error {
-                    tracing::warn!(task = task.name, error = %e, "periodic task failed");
-                }
-                repo::finish_period(&self.core.db, task.name, period, self.core.now(), error.as_deref()).await?;
-                ran += 1;
+                won.push((task.clone(), period));
             }
         }
-        Ok(ran)
+        Ok(won)
     }
 
     /// The long-running loop of `serve` and `lantian worker`, until `cancel` fires. Jobs in
@@ -94,11 +104,31 @@ impl Worker {
         let concurrency = self.core.config.jobs.concurrency as usize;
         let poll = Duration::from_millis(self.core.config.jobs.poll_interval_ms);
         let mut in_flight = JoinSet::new();
+        // Periodic tasks run beside the jobs, not in this loop: a long purge must not stop
+        // the jobs from being claimed.
+        let mut periodic = JoinSet::new();
+        let mut running = HashSet::new();
         let mut seen = HashMap::new();
         tracing::info!(worker = %self.id, concurrency, "worker started");
         while !cancel.is_cancelled() {
-            if let Err(e) = self.run_periodic(&mut seen).await {
-                tracing::warn!(error = %e, "periodic tasks could not be scheduled");
+            while let Some(done) = periodic.try_join_next() {
+                if let Ok(name) = done {
+                    running.remove(name);
+                }
+            }
+            match self.claim_periods(&mut seen, &running).await {
+                Ok(won) => {
+                    for (task, period) in won {
+                        running.insert(task.name);
+                        let core = self.core.clone();
+                        periodic.spawn(async move {
+                            let name = task.name;
+                            run_period(core, task, period).await;
+                            name
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "periodic tasks could not be scheduled"),
             }
             let free = concurrency.saturating_sub(in_flight.len());
             let claimed = if free > 0 {
@@ -123,7 +153,24 @@ impl Worker {
             }
         }
         while in_flight.join_next().await.is_some() {}
+        // A periodic task is a series of short transactions that runs again next period, so
+        // it is cut short rather than allowed to hold up the shutdown (a retention purge of
+        // millions of rows takes minutes).
+        periodic.abort_all();
+        while periodic.join_next().await.is_some() {}
         tracing::info!(worker = %self.id, "worker stopped");
+    }
+}
+
+/// Runs one claimed period of a task and records how it ended.
+async fn run_period(core: Core, task: PeriodicTask, period: i64) {
+    let result = task.job.run(&core).await;
+    let error = result.as_ref().err().map(|e| e.to_string());
+    if let Some(e) = &error {
+        tracing::warn!(task = task.name, error = %e, "periodic task failed");
+    }
+    if let Err(e) = repo::finish_period(&core.db, task.name, period, core.now(), error.as_deref()).await {
+        tracing::warn!(task = task.name, error = %e, "periodic task's end not recorded");
     }
 }
 
