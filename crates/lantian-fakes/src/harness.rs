@@ -95,7 +95,12 @@ impl Drop for Running {
 /// Serves `router` on `127.0.0.1:port` (`0` picks a free port) until the
 /// returned handle is shut down or dropped; in-flight requests finish first.
 pub async fn serve_router(port: u16, router: axum::Router) -> io::Result<Running> {
-    let listener = bind_loopback(port).await?;
+    serve_listener(bind_loopback(port).await?, router)
+}
+
+/// Serves `router` on a listener from [`bind_loopback`], for fakes that must
+/// know their own address (to put it in replies) before building the router.
+pub fn serve_listener(listener: TcpListener, router: axum::Router) -> io::Result<Running> {
     let addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let stop = cancel.clone().cancelled_owned();

@@ -14,6 +14,7 @@
 //! fakes model the outside world, not Lantian's view of it.
 
 pub mod aliyun_sms;
+pub mod epay;
 pub mod harness;
 mod html;
 pub mod smtp;

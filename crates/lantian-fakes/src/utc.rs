@@ -10,6 +10,13 @@ pub(crate) fn format_label(ms: i64) -> String {
     format!("{date} {time} UTC")
 }
 
+/// `YYYY-MM-DD HH:MM:SS` with no zone, as PHP's `date('Y-m-d H:i:s')` writes
+/// it; the caller shifts `ms` into the zone it means.
+pub(crate) fn format_datetime(ms: i64) -> String {
+    let (date, time) = split(ms);
+    format!("{date} {time}")
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, the form Aliyun's `x-acs-date` header takes.
 pub(crate) fn format_iso8601(ms: i64) -> String {
     let (date, time) = split(ms);
@@ -90,6 +97,7 @@ mod tests {
         assert_eq!(format_label(1_700_000_000_123), "2023-11-14 22:13:20 UTC");
         assert_eq!(format_label(951_782_400_000), "2000-02-29 00:00:00 UTC");
         assert_eq!(format_label(-1000), "1969-12-31 23:59:59 UTC");
+        assert_eq!(format_datetime(1_700_000_000_123), "2023-11-14 22:13:20");
     }
 
     #[test]
