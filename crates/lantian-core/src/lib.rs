@@ -12,6 +12,7 @@ pub mod audit;
 pub mod authz;
 pub mod backup;
 pub mod bench_data;
+pub mod billing;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -22,7 +23,9 @@ pub mod disclosures;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
+pub mod money;
 pub mod notify;
+pub mod payments;
 pub mod phone;
 pub mod ratelimit;
 pub mod reveal;
@@ -53,6 +56,8 @@ pub struct Core {
     pub mailer: Arc<dyn Mailer>,
     /// None when `sms.provider = "none"`.
     pub sms: Option<Arc<dyn SmsSender>>,
+    /// None when `payments.provider = "none"`: only the balance can pay.
+    pub payments: Option<Arc<dyn payments::gateway::PaymentGateway>>,
 }
 
 impl Core {
@@ -61,7 +66,8 @@ impl Core {
         let mailer: Arc<dyn Mailer> = Arc::new(notify::mail::SmtpMailer::new(&config.mail)?);
         let sms = notify::sms::from_config(&config.sms, clock.clone())?;
         let passwords = Passwords::new(&config.security);
-        Ok(Self { db, config, clock, keys, passwords, mailer, sms })
+        let payments = payments::coopay::from_config(&config.payments, &config.server.public_url)?;
+        Ok(Self { db, config, clock, keys, passwords, mailer, sms, payments })
     }
 
     pub fn now(&self) -> UnixMs {

@@ -133,6 +133,12 @@ impl Application {
         Ok(Application { listener, state, tls })
     }
 
+    /// On a listener bound before the state was made: the site's own address (for the payment
+    /// gateway's callback URLs) is then known when the core is built.
+    pub fn on_listener(state: AppState, listener: TcpListener) -> Application {
+        Application { listener, state, tls: None }
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }

@@ -8,6 +8,7 @@ use lantian_core::config::{Config, LogFormat, MailTls, Secret};
 use lantian_core::crypto::keyring::KeyFile;
 use lantian_core::{Core, RequestMeta, catalog, staff};
 use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
+use lantian_fakes::epay::{EpayFake, EpayFakeSettings};
 use lantian_fakes::harness::NowMs;
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
 
@@ -17,6 +18,8 @@ const DEMO_KEYS: &str = "data/demo-keys.toml";
 pub struct Demo {
     pub smtp: SmtpFake,
     pub sms: AliyunSmsFake,
+    /// The payment gateway: its cashier page is the demo's sandbox cashier.
+    pub epay: EpayFake,
     /// The owner made at the first start, with the one-time password to sign in with.
     pub new_owner: Option<String>,
 }
@@ -47,14 +50,18 @@ impl Demo {
         config.mail.port = smtp.smtp_addr().port();
         config.mail.tls = MailTls::None;
         config.mail.username.clear();
-        let sms = AliyunSmsFake::start(AliyunSmsFakeOptions { now, ..AliyunSmsFakeOptions::default() }).await?;
+        let sms =
+            AliyunSmsFake::start(AliyunSmsFakeOptions { now: now.clone(), ..AliyunSmsFakeOptions::default() }).await?;
         point_sms_at(config, &sms);
-        Ok(Demo { smtp, sms, new_owner: None })
+        let epay = EpayFake::start(EpayFakeSettings { now, ..EpayFakeSettings::default() }).await?;
+        point_payments_at(config, &epay);
+        Ok(Demo { smtp, sms, epay, new_owner: None })
     }
 
     /// Demo data: the starter catalog, and an owner account on the first start.
     pub async fn seed(&mut self, core: &Core) -> anyhow::Result<()> {
         catalog::seed_starter_regions(core, core.now()).await?;
+        catalog::plans::seed_starter_plans(core, core.now()).await?;
         if staff::count(core).await? == 0 {
             let input = staff::NewStaff {
                 username: "owner".into(),
@@ -76,16 +83,19 @@ impl Demo {
         };
         format!(
             "\n  蓝天云 Lantian demo\n\n  Site            {site}\n  Staff console   {site}/staff\n  \
-             Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMS fake        {}\n  SMTP fake       {}\n\n  \
+             Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMS fake        {}\n  SMTP fake       {}\n  \
+             Payment gateway {} (sandbox cashier: pay or fail each order there)\n\n  \
              Everything runs on this machine; nothing is sent anywhere. Ctrl-C stops it.\n",
             self.sms.endpoint(),
-            self.smtp.smtp_addr()
+            self.smtp.smtp_addr(),
+            self.epay.base_url()
         )
     }
 
     pub async fn stop(self) {
         self.smtp.shutdown().await;
         self.sms.shutdown().await;
+        self.epay.shutdown().await;
     }
 }
 
@@ -103,4 +113,14 @@ pub fn point_sms_at(config: &mut Config, fake: &AliyunSmsFake) {
     config.sms.access_key_secret = Secret::new(defaults.access_key_secret);
     config.sms.template_security_alert = "SMS_900000001".into();
     config.sms.template_service_expiry = "SMS_900000002".into();
+}
+
+/// Points the real CooPay client (EPay V1) at the fake, with the fake's merchant id and key.
+pub fn point_payments_at(config: &mut Config, fake: &EpayFake) {
+    let defaults = EpayFakeSettings::default();
+    config.payments.provider = lantian_core::config::PaymentsProvider::Coopay;
+    config.payments.version = lantian_core::config::EpayVersion::V1;
+    config.payments.base_url = fake.base_url();
+    config.payments.pid = defaults.pid;
+    config.payments.key = Secret::new(defaults.key);
 }

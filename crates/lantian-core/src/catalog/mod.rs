@@ -1,6 +1,7 @@
-//! The catalog: regions now; plans, cycles and prices join them with billing.
+//! The catalog: regions, and the plans sold in them (`plans`).
 
-mod repo;
+pub mod plans;
+pub(crate) mod repo;
 
 use serde::Serialize;
 
@@ -8,6 +9,13 @@ pub use repo::Region;
 
 use crate::db::Db;
 use crate::{Core, Result, UnixMs};
+
+pub use plans::{Cycle, Offer, Plan, PlanInput};
+
+/// An active region by id.
+pub async fn region(db: &Db, id: i64) -> Result<Region> {
+    repo::find_region(db, id).await?.ok_or(crate::Error::NotFound)
+}
 
 /// A page of active regions after `after_id` (keyset pagination: stable under inserts).
 pub async fn list_regions(db: &Db, after_id: i64, limit: i64) -> Result<Vec<Region>> {

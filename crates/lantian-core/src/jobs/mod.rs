@@ -107,6 +107,8 @@ impl Registry {
             std::time::Duration::from_secs(3600),
             crate::accesslog::Retention,
         ));
+        r.every(crate::billing::cancel_unpaid_task());
+        r.every(crate::payments::reconcile::task());
         r
     }
 

@@ -14,7 +14,8 @@ use crate::AppState;
 /// authenticate with a bearer token instead of a cookie (the JSON API).
 fn exempt(req: &Request) -> bool {
     let path = req.uri().path();
-    path.starts_with("/api/") && req.headers().contains_key(http::header::AUTHORIZATION)
+    path == "/pay/coopay/notify"
+        || (path.starts_with("/api/") && req.headers().contains_key(http::header::AUTHORIZATION))
 }
 
 pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {

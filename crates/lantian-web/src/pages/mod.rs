@@ -1,6 +1,7 @@
 //! Server-rendered pages, one module per area. They work without JavaScript.
 
 pub mod account;
+pub mod billing;
 pub mod cookies;
 pub mod health;
 pub mod home;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cookies", get(cookies::show))
         .route("/privacy", get(privacy::show))
         .merge(account::routes())
+        .merge(billing::routes())
         .merge(staff::routes())
 }
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use figment::providers::Env;
 use lantian_core::clock::ManualClock;
@@ -13,6 +14,7 @@ use lantian_core::db::{self, Access, Db, DbKind};
 use lantian_core::jobs::{Registry, Worker};
 use lantian_core::{Core, UnixMs};
 use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
+use lantian_fakes::epay::{EpayFake, EpayFakeSettings, RsaKeyPair};
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
 use lantian_web::{AppState, Application};
 use sha2::{Digest, Sha256};
@@ -45,6 +47,8 @@ macro_rules! db_test {
 pub struct TestApp {
     pub smtp: SmtpFake,
     pub sms: AliyunSmsFake,
+    /// The payment gateway (EPay V1); its notifications reach this app.
+    pub epay: EpayFake,
     pub addr: SocketAddr,
     pub base: String,
     pub core: Core,
@@ -224,6 +228,15 @@ pub async fn spawn_app(kind: DbKind) -> Option<TestApp> {
     spawn_app_with(kind, |_| {}).await
 }
 
+/// The gateway's platform key: a fixed test key (generating one takes seconds in a debug
+/// build, and every test is its own process).
+pub fn platform_key() -> RsaKeyPair {
+    RsaKeyPair::from_private_key_pem(PLATFORM_PRIVATE_PEM).unwrap()
+}
+
+pub const PLATFORM_PRIVATE_PEM: &str =
+    include_str!("../../../lantian-core/src/payments/coopay/testdata/platform_private.pem");
+
 pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     install_crypto();
     let test_db = new_test_db(kind).await?;
@@ -233,8 +246,20 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     let smtp =
         SmtpFake::start(SmtpFakeOptions { web_port: None, now: now.clone(), ..Default::default() }).await.unwrap();
     config.mail.port = smtp.smtp_addr().port();
-    let sms = AliyunSmsFake::start(AliyunSmsFakeOptions { now, ..Default::default() }).await.unwrap();
+    let sms = AliyunSmsFake::start(AliyunSmsFakeOptions { now: now.clone(), ..Default::default() }).await.unwrap();
     lantian_web::demo::point_sms_at(&mut config, &sms);
+    let epay = EpayFake::start(EpayFakeSettings {
+        now,
+        platform_key: Some(platform_key()),
+        notify_retry_unit: Duration::from_millis(1),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    lantian_web::demo::point_payments_at(&mut config, &epay);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    config.server.public_url = format!("http://{addr}");
     adjust(&mut config);
     let db = Db::open(&config.database, Access::Exclusive).await.unwrap();
     db::migrate(&db).await.unwrap();
@@ -243,14 +268,7 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     lantian_core::catalog::seed_starter_regions(&core, T0).await.unwrap();
     // The writer task ends with the test's runtime.
     let (access_log, _writer) = lantian_core::accesslog::AccessLogWriter::start(core.clone());
-    let app = Application::build(
-        AppState::new(core.clone(), false, access_log.clone()),
-        "127.0.0.1:0".parse().unwrap(),
-        None,
-    )
-    .await
-    .unwrap();
-    let addr = app.local_addr();
+    let app = Application::on_listener(AppState::new(core.clone(), false, access_log.clone()), listener);
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client =
@@ -258,6 +276,7 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     Some(TestApp {
         smtp,
         sms,
+        epay,
         addr,
         base: format!("http://{addr}"),
         core,

@@ -8,6 +8,7 @@ mod helpers;
 mod access_log;
 mod accounts;
 mod audit;
+mod billing;
 mod browser;
 mod cli;
 mod i18n;

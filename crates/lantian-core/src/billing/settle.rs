@@ -1,0 +1,182 @@
+//! Money moving: an invoice paid (from the balance or through the gateway), a balance top-up,
+//! refunds and staff adjustments, unpaid orders cancelled. Each is one transaction whose
+//! conditional updates make it happen at most once, however many callers race.
+
+use std::time::Duration;
+
+use super::repo::{self, LedgerEntry};
+use crate::audit::{self, Event};
+use crate::authz::{Permission, Principal};
+use crate::catalog::repo as catalog_repo;
+use crate::db::Tx;
+use crate::{Core, Error, Result, UnixMs};
+
+/// Marks the invoice paid (`via`: `balance` or `gateway`) in the caller's transaction; a paid
+/// top-up credits the balance. False when the invoice was not unpaid: nothing changed.
+pub(crate) async fn settle(tx: &mut Tx, invoice_id: i64, via: &'static str, now: UnixMs) -> Result<bool> {
+    if !repo::mark_invoice_paid(tx, invoice_id, via, now).await? {
+        return Ok(false);
+    }
+    let invoice = repo::invoice_in(tx, invoice_id).await?.ok_or(Error::NotFound)?;
+    if invoice.order_kind == "top_up" {
+        credit(tx, &invoice.account_id, "top_up", invoice.amount_fen, Some(invoice_id), None, None, now).await?;
+    }
+    Ok(true)
+}
+
+/// For payments: settles an invoice paid through the gateway, in the payment's transaction.
+pub async fn settle_paid(tx: &mut Tx, invoice_id: i64, now: UnixMs) -> Result<bool> {
+    settle(tx, invoice_id, "gateway", now).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn credit(
+    tx: &mut Tx,
+    account: &str,
+    kind: &'static str,
+    amount_fen: i64,
+    invoice_id: Option<i64>,
+    staff_id: Option<i64>,
+    reason: Option<&str>,
+    now: UnixMs,
+) -> Result<i64> {
+    let balance_after = repo::move_balance(tx, account, amount_fen)
+        .await?
+        .ok_or(Error::validation("amount", "balance-insufficient"))?;
+    let entry = LedgerEntry { account, kind, amount_fen, balance_after, invoice_id, staff_id, reason };
+    repo::insert_ledger(tx, &entry, now).await?;
+    Ok(balance_after)
+}
+
+/// Pays the customer's unpaid invoice from their balance. The balance never goes negative, even
+/// when several payments race: the debit is one conditional update.
+pub async fn pay_with_balance(core: &Core, customer_id: i64, invoice_id: i64, now: UnixMs) -> Result<()> {
+    let invoice = super::invoice_of(&core.db, customer_id, invoice_id).await?;
+    if invoice.state != "unpaid" {
+        return Err(Error::Conflict("invoice-not-unpaid"));
+    }
+    if invoice.order_kind == "top_up" {
+        return Err(Error::validation("invoice", "top-up-needs-gateway"));
+    }
+    let mut tx = core.db.begin().await?;
+    if invoice.amount_fen > 0 {
+        let amount = -invoice.amount_fen;
+        credit(&mut tx, &invoice.account_id, "payment", amount, Some(invoice_id), None, None, now).await?;
+    }
+    if !settle(&mut tx, invoice_id, "balance", now).await? {
+        // Paid or cancelled meanwhile: the debit above is rolled back with the transaction.
+        return Err(Error::Conflict("invoice-not-unpaid"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The customer withdraws their own unpaid order.
+pub async fn cancel_order(core: &Core, customer_id: i64, invoice_id: i64, now: UnixMs) -> Result<()> {
+    let invoice = super::invoice_of(&core.db, customer_id, invoice_id).await?;
+    let mut tx = core.db.begin().await?;
+    if !cancel_in(&mut tx, invoice.order_id, now).await? {
+        return Err(Error::Conflict("invoice-not-unpaid"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cancels a pending order: its invoice too, its server back in stock, its coupon use back.
+async fn cancel_in(tx: &mut Tx, order_id: i64, now: UnixMs) -> Result<bool> {
+    let Some(order) = repo::cancel_order(tx, order_id, now).await? else { return Ok(false) };
+    if let (Some(plan), Some(region)) = (order.plan_id, order.region_id) {
+        catalog_repo::give_back_stock(tx, plan, region).await?;
+    }
+    if let Some(coupon) = order.coupon_id {
+        repo::release_coupon(tx, coupon, order.id).await?;
+    }
+    Ok(true)
+}
+
+/// The periodic task's marker type (`billing.cancel_unpaid`).
+pub struct CancelUnpaid;
+
+/// Cancels orders unpaid for `billing.cancel_unpaid_after_days`; returns how many.
+pub async fn cancel_stale_orders(core: &Core, now: UnixMs) -> Result<usize> {
+    let days = u64::from(core.config.billing.cancel_unpaid_after_days);
+    let before = now.minus(Duration::from_secs(days * 86_400));
+    let mut cancelled = 0;
+    loop {
+        let ids = repo::stale_pending_orders(&core.db, before, 100).await?;
+        if ids.is_empty() {
+            return Ok(cancelled);
+        }
+        for id in ids {
+            let mut tx = core.db.begin().await?;
+            if cancel_in(&mut tx, id, now).await? {
+                let ev = Event::new("billing.order_cancel_unpaid").target("order", id);
+                audit::record(&mut tx, &Principal::System, None, ev, now).await?;
+                cancelled += 1;
+            }
+            tx.commit().await?;
+        }
+    }
+}
+
+/// A staff adjustment of a customer's balance, with the reason in the ledger and the audit.
+pub async fn adjust_balance(
+    core: &Core,
+    who: &Principal,
+    customer_id: i64,
+    delta_fen: i64,
+    reason: &str,
+    now: UnixMs,
+) -> Result<i64> {
+    who.require(Permission::BillingManage)?;
+    let Principal::Staff { id: staff_id, .. } = who else { return Err(Error::Forbidden) };
+    let reason = checked_reason(reason)?;
+    if delta_fen == 0 || delta_fen.abs() > 100_000_000 {
+        return Err(Error::validation("amount", "adjust-amount"));
+    }
+    let mut tx = core.db.begin().await?;
+    let account = repo::ensure_account(&mut tx, customer_id, &super::checkout::new_account_id(), now).await?;
+    let balance = credit(&mut tx, &account, "adjustment", delta_fen, None, Some(*staff_id), Some(reason), now).await?;
+    let ev = Event::new("billing.balance_adjust").target("billing_account", &account).fields(&["balance_fen"]);
+    audit::record(&mut tx, who, None, ev.reason(reason), now).await?;
+    tx.commit().await?;
+    Ok(balance)
+}
+
+/// Staff refund part or all of a paid invoice to the customer's balance.
+pub async fn refund_to_balance(
+    core: &Core,
+    who: &Principal,
+    invoice_id: i64,
+    amount_fen: i64,
+    reason: &str,
+    now: UnixMs,
+) -> Result<()> {
+    who.require(Permission::BillingManage)?;
+    let Principal::Staff { id: staff_id, .. } = who else { return Err(Error::Forbidden) };
+    let reason = checked_reason(reason)?;
+    if amount_fen <= 0 {
+        return Err(Error::validation("amount", "refund-amount"));
+    }
+    let mut tx = core.db.begin().await?;
+    let invoice = repo::invoice_in(&mut tx, invoice_id).await?.ok_or(Error::NotFound)?;
+    if !repo::add_invoice_refund(&mut tx, invoice_id, amount_fen).await? {
+        return Err(Error::validation("amount", "refund-amount"));
+    }
+    let account = invoice.account_id.as_str();
+    credit(&mut tx, account, "refund", amount_fen, Some(invoice_id), Some(*staff_id), Some(reason), now).await?;
+    let ev = Event::new("billing.refund_to_balance").target("invoice", invoice_id).fields(&["refunded_fen"]);
+    audit::record(&mut tx, who, None, ev.reason(reason), now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Staff give a reason for every manual movement of money (not personal data: it is kept).
+pub fn checked_reason(reason: &str) -> Result<&str> {
+    let reason = reason.trim();
+    let n = reason.chars().count();
+    if !(4..=200).contains(&n) || reason.chars().any(char::is_control) {
+        return Err(Error::validation("reason", "reason"));
+    }
+    Ok(reason)
+}

@@ -1,0 +1,188 @@
+//! The gateway's notifications (and the reconciliation's findings, which take the same path).
+//!
+//! Order of work, each step a lesson from the peers' payment bugs: verify the signature over
+//! every received parameter (constant-time, never depending on request data); store the
+//! callback redacted to its result fields before acting on it (privacy policy C1.5);
+//! deduplicate by a hash of the canonical payload; claim it so exactly one worker applies it;
+//! then check merchant, payment, amount and state and pay the invoice in one transaction,
+//! guarded by the payment's and the invoice's conditional updates and the unique trade number.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::gateway::Notification;
+use super::repo::{self, NewCallback};
+use crate::audit::{self, Event};
+use crate::authz::Principal;
+use crate::billing;
+use crate::db::Tx;
+use crate::{Core, Result, UnixMs};
+
+/// What the notify endpoint answers: `success` stops the gateway's re-sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Success,
+    Fail,
+}
+
+impl Answer {
+    pub fn body(self) -> &'static str {
+        match self {
+            Answer::Success => "success",
+            Answer::Fail => "fail",
+        }
+    }
+}
+
+/// The only fields of a callback that are stored: the result of the payment. Everything else
+/// (V2's `buyer` above all, any field a gateway adds) is dropped before the row is written.
+pub const KEPT_FIELDS: [&str; 9] =
+    ["pid", "trade_no", "out_trade_no", "type", "money", "trade_status", "api_trade_no", "addtime", "endtime"];
+
+/// A claim older than this is taken over (its worker is presumed gone).
+const CLAIM_STALE: Duration = Duration::from_secs(60);
+
+/// Handles one notification with the parameters exactly as received (query or form).
+pub async fn handle_notify(core: &Core, params: &BTreeMap<String, String>, now: UnixMs) -> Answer {
+    let Some(gateway) = core.payments.as_ref() else { return Answer::Fail };
+    let verified = gateway.verify(params, now);
+    let kept = kept_json(params);
+    let hash = payload_hash(params);
+    let outcome = verified.as_ref().err().map(rejection_code);
+    let cb = NewCallback {
+        payload_hash: &hash,
+        source: "notify",
+        trade_no: params.get("trade_no").map(|s| clip(s)),
+        out_trade_no: params.get("out_trade_no").map(|s| clip(s)),
+        fields: &kept,
+        state: if outcome.is_some() { "refused" } else { "received" },
+        outcome,
+    };
+    let id = match repo::record_callback(&core.db, &cb, now).await {
+        Ok(id) => id,
+        Err(e) => {
+            // Not recorded: the gateway must send it again.
+            tracing::error!(error = %e, "payment callback not recorded");
+            return Answer::Fail;
+        }
+    };
+    let Ok(notification) = verified else {
+        tracing::warn!(callback = id, outcome = outcome.unwrap_or(""), "payment callback refused");
+        return Answer::Fail;
+    };
+    // Recorded: from here on a failure is retried by the reconciliation, not by the gateway.
+    if let Err(e) = process(core, id, &notification, now).await {
+        tracing::warn!(callback = id, error = %e, "payment callback left for the reconciliation");
+    }
+    Answer::Success
+}
+
+/// Records what the reconciliation learnt from the gateway's order query, then applies it.
+pub async fn record_query_result(core: &Core, n: &Notification, now: UnixMs) -> Result<()> {
+    let mut fields = BTreeMap::new();
+    fields.insert("trade_no".to_string(), n.trade_no.clone());
+    fields.insert("out_trade_no".to_string(), n.out_trade_no.clone());
+    fields.insert("money".to_string(), crate::money::format_yuan(n.amount_fen));
+    fields.insert("trade_status".to_string(), if n.success { "TRADE_SUCCESS" } else { "" }.to_string());
+    let hash = format!("query:{}", payload_hash(&fields));
+    let kept = kept_json(&fields);
+    let cb = NewCallback {
+        payload_hash: &hash,
+        source: "query",
+        trade_no: Some(&n.trade_no),
+        out_trade_no: Some(&n.out_trade_no),
+        fields: &kept,
+        state: "received",
+        outcome: None,
+    };
+    let id = repo::record_callback(&core.db, &cb, now).await?;
+    process(core, id, n, now).await
+}
+
+/// Claims the recorded callback and applies it, all in one transaction.
+pub(crate) async fn process(core: &Core, id: i64, n: &Notification, now: UnixMs) -> Result<()> {
+    let mut tx = core.db.begin().await?;
+    if !repo::claim_callback(&mut tx, id, now, now.minus(CLAIM_STALE)).await? {
+        // Applied already, or being applied by another worker right now.
+        return Ok(());
+    }
+    let (state, outcome) = apply(&mut tx, n, now).await?;
+    repo::finish_callback(&mut tx, id, state, outcome, now).await?;
+    if state == "refused" {
+        // Money was taken that we do not book: staff must look (and refund).
+        let ev = Event::new("payment.callback_refused").target("payment_callback", id);
+        audit::record(&mut tx, &Principal::System, None, ev.reason(outcome.unwrap_or("")), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The checks and the booking. Returns the callback's final state and why.
+async fn apply(tx: &mut Tx, n: &Notification, now: UnixMs) -> Result<(&'static str, Option<&'static str>)> {
+    if !n.success {
+        return Ok(("ignored", Some("not_success")));
+    }
+    let Some(payment) = repo::payment_by_out_trade_no(tx, &n.out_trade_no).await? else {
+        return Ok(("refused", Some("unknown_payment")));
+    };
+    if n.amount_fen != payment.amount_fen {
+        return Ok(("refused", Some("amount_mismatch")));
+    }
+    if payment.state != "started" {
+        let same = payment.trade_no.as_deref() == Some(n.trade_no.as_str());
+        return Ok(if same { ("ignored", Some("duplicate")) } else { ("refused", Some("paid_by_other_trade")) });
+    }
+    let invoice = billing::repo::invoice_in(tx, payment.invoice_id).await?;
+    match invoice {
+        Some(i) if i.state == "unpaid" && i.amount_fen == payment.amount_fen => {}
+        Some(i) if i.state == "cancelled" => return Ok(("refused", Some("invoice_cancelled"))),
+        Some(i) if i.state == "paid" => return Ok(("refused", Some("invoice_already_paid"))),
+        _ => return Ok(("refused", Some("invoice_mismatch"))),
+    }
+    if !repo::mark_paid(tx, payment.id, &n.trade_no, now).await? {
+        return Ok(("ignored", Some("duplicate")));
+    }
+    if !billing::settle_paid(tx, payment.invoice_id, now).await? {
+        return Ok(("refused", Some("invoice_already_paid")));
+    }
+    Ok(("applied", None))
+}
+
+fn rejection_code(r: &super::gateway::Rejection) -> &'static str {
+    use super::gateway::Rejection::*;
+    match r {
+        BadSignature => "bad_signature",
+        WrongMerchant => "wrong_merchant",
+        BadField(_) => "bad_field",
+        Stale => "stale",
+    }
+}
+
+/// Stored values are cut to a sane length: a forged callback cannot fill the table.
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The kept fields as JSON.
+pub(crate) fn kept_json(params: &BTreeMap<String, String>) -> String {
+    let kept: BTreeMap<&str, &str> = KEPT_FIELDS.iter().filter_map(|k| params.get(*k).map(|v| (*k, clip(v)))).collect();
+    serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into())
+}
+
+/// SHA-256 over the canonical payload (every parameter, sorted, `k=v` joined by `&`): the same
+/// notification sent again hashes the same.
+fn payload_hash(params: &BTreeMap<String, String>) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in params {
+        h.update(k.as_bytes());
+        h.update(b"=");
+        h.update(v.as_bytes());
+        h.update(b"&");
+    }
+    crate::crypto::token::hex(&h.finalize())
+}
