@@ -18,7 +18,7 @@ pub use checkout::{CheckoutInput, Placed, checkout, top_up};
 pub use coupons::{CouponInput, create_coupon};
 pub use repo::{Invoice, LedgerRow};
 pub use settle::{
-    CancelUnpaid, adjust_balance, cancel_order, cancel_stale_orders, checked_reason, pay_with_balance,
+    CancelUnpaid, Due, adjust_balance, cancel_order, cancel_stale_orders, checked_reason, pay_with_balance,
     refund_to_balance, settle_paid,
 };
 

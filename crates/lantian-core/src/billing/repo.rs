@@ -197,17 +197,17 @@ pub async fn all_invoices(
     on_read!(db, c => sqlx::query_as(SQL).bind(state).bind(before_id).bind(limit).fetch_all(c).await)
 }
 
-/// unpaid → paid, once. False when it was not unpaid (paid already, or cancelled).
+/// unpaid → paid, once, with its order. False when it was not unpaid (paid already, or
+/// cancelled).
 pub async fn mark_invoice_paid(tx: &mut Tx, id: i64, via: &str, now: UnixMs) -> Result<bool, sqlx::Error> {
-    const INVOICE: &str =
-        "UPDATE invoices SET state = 'paid', paid_via = $2, paid_at = $3 WHERE id = $1 AND state = 'unpaid'";
-    const ORDER: &str = "UPDATE orders SET state = 'paid', paid_at = $2 \
-         WHERE id = (SELECT order_id FROM invoices WHERE id = $1) AND state = 'pending'";
-    let n = on_tx!(tx, c => sqlx::query(INVOICE).bind(id).bind(via).bind(now).execute(c).await?.rows_affected());
-    if n == 1 {
-        on_tx!(tx, c => sqlx::query(ORDER).bind(id).bind(now).execute(c).await?.rows_affected());
-    }
-    Ok(n == 1)
+    const INVOICE: &str = "UPDATE invoices SET state = 'paid', paid_via = $2, paid_at = $3 \
+         WHERE id = $1 AND state = 'unpaid' RETURNING order_id";
+    const ORDER: &str = "UPDATE orders SET state = 'paid', paid_at = $2 WHERE id = $1 AND state = 'pending'";
+    let order: Option<i64> =
+        on_tx!(tx, c => sqlx::query_scalar(INVOICE).bind(id).bind(via).bind(now).fetch_optional(c).await)?;
+    let Some(order) = order else { return Ok(false) };
+    on_tx!(tx, c => sqlx::query(ORDER).bind(order).bind(now).execute(c).await?.rows_affected());
+    Ok(true)
 }
 
 pub async fn add_invoice_refund(tx: &mut Tx, id: i64, amount_fen: i64) -> Result<bool, sqlx::Error> {

@@ -11,22 +11,31 @@ use crate::catalog::repo as catalog_repo;
 use crate::db::Tx;
 use crate::{Core, Error, Result, UnixMs};
 
+/// An invoice about to be paid, as the caller already read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Due<'a> {
+    pub invoice_id: i64,
+    pub account: &'a str,
+    pub amount_fen: i64,
+    /// A balance top-up: paying it credits the balance.
+    pub top_up: bool,
+}
+
 /// Marks the invoice paid (`via`: `balance` or `gateway`) in the caller's transaction; a paid
 /// top-up credits the balance. False when the invoice was not unpaid: nothing changed.
-pub(crate) async fn settle(tx: &mut Tx, invoice_id: i64, via: &'static str, now: UnixMs) -> Result<bool> {
-    if !repo::mark_invoice_paid(tx, invoice_id, via, now).await? {
+pub(crate) async fn settle(tx: &mut Tx, due: &Due<'_>, via: &'static str, now: UnixMs) -> Result<bool> {
+    if !repo::mark_invoice_paid(tx, due.invoice_id, via, now).await? {
         return Ok(false);
     }
-    let invoice = repo::invoice_in(tx, invoice_id).await?.ok_or(Error::NotFound)?;
-    if invoice.order_kind == "top_up" {
-        credit(tx, &invoice.account_id, "top_up", invoice.amount_fen, Some(invoice_id), None, None, now).await?;
+    if due.top_up {
+        credit(tx, due.account, "top_up", due.amount_fen, Some(due.invoice_id), None, None, now).await?;
     }
     Ok(true)
 }
 
 /// For payments: settles an invoice paid through the gateway, in the payment's transaction.
-pub async fn settle_paid(tx: &mut Tx, invoice_id: i64, now: UnixMs) -> Result<bool> {
-    settle(tx, invoice_id, "gateway", now).await
+pub async fn settle_paid(tx: &mut Tx, due: &Due<'_>, now: UnixMs) -> Result<bool> {
+    settle(tx, due, "gateway", now).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -63,7 +72,8 @@ pub async fn pay_with_balance(core: &Core, customer_id: i64, invoice_id: i64, no
         let amount = -invoice.amount_fen;
         credit(&mut tx, &invoice.account_id, "payment", amount, Some(invoice_id), None, None, now).await?;
     }
-    if !settle(&mut tx, invoice_id, "balance", now).await? {
+    let due = Due { invoice_id, account: &invoice.account_id, amount_fen: invoice.amount_fen, top_up: false };
+    if !settle(&mut tx, &due, "balance", now).await? {
         // Paid or cancelled meanwhile: the debit above is rolled back with the transaction.
         return Err(Error::Conflict("invoice-not-unpaid"));
     }

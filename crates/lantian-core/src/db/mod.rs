@@ -49,10 +49,24 @@ pub enum OpenError {
     Other(String),
 }
 
+/// Reads run through `on_read!` since start-up. A list page's reads must not grow with the data
+/// it lists (no N+1); tests check that with this count.
+static READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn reads_so_far() -> u64 {
+    READS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[doc(hidden)]
+pub fn count_read() {
+    READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Runs `$body` with `$c` bound to a read connection pool of whichever backend `$db` is.
 #[macro_export]
 macro_rules! on_read {
-    ($db:expr, $c:ident => $body:expr) => {
+    ($db:expr, $c:ident => $body:expr) => {{
+        $crate::db::count_read();
         match $db {
             $crate::db::Db::Sqlite(s) => {
                 let $c = &s.reader;
@@ -63,7 +77,7 @@ macro_rules! on_read {
                 $body
             }
         }
-    };
+    }};
 }
 
 /// Runs `$body` with `$c` bound to the connection of the write transaction `$tx`.

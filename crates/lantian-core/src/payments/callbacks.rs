@@ -2,10 +2,12 @@
 //!
 //! Order of work, each step a lesson from the peers' payment bugs: verify the signature over
 //! every received parameter (constant-time, never depending on request data); store the
-//! callback redacted to its result fields before acting on it (privacy policy C1.5);
-//! deduplicate by a hash of the canonical payload; claim it so exactly one worker applies it;
-//! then check merchant, payment, amount and state and pay the invoice in one transaction,
-//! guarded by the payment's and the invoice's conditional updates and the unique trade number.
+//! callback redacted to its result fields (privacy policy C1.5), deduplicated by a hash of the
+//! canonical payload (a unique key: of two identical callbacks racing, one inserts); check
+//! merchant, payment, amount and state and pay the invoice, all in the transaction that
+//! records it, guarded by the payment's and the invoice's conditional updates and the unique
+//! trade number. If applying fails, the callback is recorded alone and the reconciliation
+//! claims and applies it later; only a callback that could not be recorded is answered `fail`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -60,23 +62,44 @@ pub async fn handle_notify(core: &Core, params: &BTreeMap<String, String>, now: 
         state: if outcome.is_some() { "refused" } else { "received" },
         outcome,
     };
-    let id = match repo::record_callback(&core.db, &cb, now).await {
-        Ok(id) => id,
-        Err(e) => {
-            // Not recorded: the gateway must send it again.
-            tracing::error!(error = %e, "payment callback not recorded");
-            return Answer::Fail;
-        }
-    };
     let Ok(notification) = verified else {
-        tracing::warn!(callback = id, outcome = outcome.unwrap_or(""), "payment callback refused");
+        if let Err(e) = repo::record_callback(&core.db, &cb, now).await {
+            tracing::error!(error = %e, "refused payment callback not recorded");
+        }
+        tracing::warn!(outcome = outcome.unwrap_or(""), "payment callback refused");
         return Answer::Fail;
     };
-    // Recorded: from here on a failure is retried by the reconciliation, not by the gateway.
-    if let Err(e) = process(core, id, &notification, now).await {
-        tracing::warn!(callback = id, error = %e, "payment callback left for the reconciliation");
+    match record_and_apply(core, &cb, &notification, now).await {
+        Ok(()) => Answer::Success,
+        // Not applied: record it alone, for the reconciliation to apply later.
+        Err(e) => match repo::record_callback(&core.db, &cb, now).await {
+            Ok(id) => {
+                tracing::warn!(callback = id, error = %e, "payment callback left for the reconciliation");
+                Answer::Success
+            }
+            Err(e) => {
+                // Not recorded: the gateway must send it again.
+                tracing::error!(error = %e, "payment callback not recorded");
+                Answer::Fail
+            }
+        },
     }
-    Answer::Success
+}
+
+/// Records a new callback and applies it in the same transaction (one commit: this is what a
+/// busy gateway waits for). A repeat of a recorded payload changes nothing.
+async fn record_and_apply(core: &Core, cb: &NewCallback<'_>, n: &Notification, now: UnixMs) -> Result<()> {
+    // The gateway's re-sends are most of the traffic: a read answers them without the writer.
+    if repo::callback_recorded(&core.db, cb.payload_hash).await? {
+        return Ok(());
+    }
+    let mut tx = core.db.begin().await?;
+    let Some(id) = repo::insert_callback(&mut tx, cb, now).await? else {
+        return Ok(());
+    };
+    finish(&mut tx, id, n, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Records what the reconciliation learnt from the gateway's order query, then applies it.
@@ -108,14 +131,20 @@ pub(crate) async fn process(core: &Core, id: i64, n: &Notification, now: UnixMs)
         // Applied already, or being applied by another worker right now.
         return Ok(());
     }
-    let (state, outcome) = apply(&mut tx, n, now).await?;
-    repo::finish_callback(&mut tx, id, state, outcome, now).await?;
+    finish(&mut tx, id, n, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies a recorded callback and sets its final state.
+async fn finish(tx: &mut Tx, id: i64, n: &Notification, now: UnixMs) -> Result<()> {
+    let (state, outcome) = apply(tx, n, now).await?;
+    repo::finish_callback(tx, id, state, outcome, now).await?;
     if state == "refused" {
         // Money was taken that we do not book: staff must look (and refund).
         let ev = Event::new("payment.callback_refused").target("payment_callback", id);
-        audit::record(&mut tx, &Principal::System, None, ev.reason(outcome.unwrap_or("")), now).await?;
+        audit::record(tx, &Principal::System, None, ev.reason(outcome.unwrap_or("")), now).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -124,27 +153,32 @@ async fn apply(tx: &mut Tx, n: &Notification, now: UnixMs) -> Result<(&'static s
     if !n.success {
         return Ok(("ignored", Some("not_success")));
     }
-    let Some(payment) = repo::payment_by_out_trade_no(tx, &n.out_trade_no).await? else {
+    let Some(p) = repo::paying(tx, &n.out_trade_no).await? else {
         return Ok(("refused", Some("unknown_payment")));
     };
-    if n.amount_fen != payment.amount_fen {
+    if n.amount_fen != p.amount_fen {
         return Ok(("refused", Some("amount_mismatch")));
     }
-    if payment.state != "started" {
-        let same = payment.trade_no.as_deref() == Some(n.trade_no.as_str());
+    if p.state != "started" {
+        let same = p.trade_no.as_deref() == Some(n.trade_no.as_str());
         return Ok(if same { ("ignored", Some("duplicate")) } else { ("refused", Some("paid_by_other_trade")) });
     }
-    let invoice = billing::repo::invoice_in(tx, payment.invoice_id).await?;
-    match invoice {
-        Some(i) if i.state == "unpaid" && i.amount_fen == payment.amount_fen => {}
-        Some(i) if i.state == "cancelled" => return Ok(("refused", Some("invoice_cancelled"))),
-        Some(i) if i.state == "paid" => return Ok(("refused", Some("invoice_already_paid"))),
+    match p.invoice_state.as_str() {
+        "unpaid" if p.invoice_amount_fen == p.amount_fen => {}
+        "cancelled" => return Ok(("refused", Some("invoice_cancelled"))),
+        "paid" => return Ok(("refused", Some("invoice_already_paid"))),
         _ => return Ok(("refused", Some("invoice_mismatch"))),
     }
-    if !repo::mark_paid(tx, payment.id, &n.trade_no, now).await? {
+    if !repo::mark_paid(tx, p.id, &n.trade_no, now).await? {
         return Ok(("ignored", Some("duplicate")));
     }
-    if !billing::settle_paid(tx, payment.invoice_id, now).await? {
+    let due = billing::Due {
+        invoice_id: p.invoice_id,
+        account: &p.account_id,
+        amount_fen: p.amount_fen,
+        top_up: p.order_kind == "top_up",
+    };
+    if !billing::settle_paid(tx, &due, now).await? {
         return Ok(("refused", Some("invoice_already_paid")));
     }
     Ok(("applied", None))

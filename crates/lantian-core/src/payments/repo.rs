@@ -46,14 +46,31 @@ pub async fn insert_payment(
         .fetch_one(c).await)
 }
 
-pub async fn payment_by_out_trade_no(tx: &mut Tx, out_trade_no: &str) -> Result<Option<Payment>, sqlx::Error> {
-    let sql = format!("{PAYMENT} WHERE out_trade_no = $1");
-    on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(out_trade_no).fetch_optional(c).await)
-}
-
 pub async fn payment_by_number(db: &Db, out_trade_no: &str) -> Result<Option<Payment>, sqlx::Error> {
     let sql = format!("{PAYMENT} WHERE out_trade_no = $1");
     on_read!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(out_trade_no).fetch_optional(c).await)
+}
+
+/// A payment with what a notification is checked against: its invoice and order.
+#[derive(Debug, Clone, FromRow)]
+pub struct Paying {
+    pub id: i64,
+    pub amount_fen: i64,
+    pub state: String,
+    pub trade_no: Option<String>,
+    pub invoice_id: i64,
+    pub invoice_state: String,
+    pub invoice_amount_fen: i64,
+    pub account_id: String,
+    pub order_kind: String,
+}
+
+pub async fn paying(tx: &mut Tx, out_trade_no: &str) -> Result<Option<Paying>, sqlx::Error> {
+    const SQL: &str = "SELECT p.id, p.amount_fen, p.state, p.trade_no, p.invoice_id, i.state AS invoice_state, \
+         i.amount_fen AS invoice_amount_fen, i.account_id, o.kind AS order_kind \
+         FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN orders o ON o.id = i.order_id \
+         WHERE p.out_trade_no = $1";
+    on_tx!(tx, c => sqlx::query_as(SQL).bind(out_trade_no).fetch_optional(c).await)
 }
 
 pub async fn payment(db: &Db, id: i64) -> Result<Option<Payment>, sqlx::Error> {
@@ -98,6 +115,24 @@ pub struct NewCallback<'a> {
     pub fields: &'a str,
     pub state: &'static str,
     pub outcome: Option<&'static str>,
+}
+
+pub async fn callback_recorded(db: &Db, payload_hash: &str) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM payment_callbacks WHERE payload_hash = $1";
+    let n: i64 = on_read!(db, c => sqlx::query_scalar(SQL).bind(payload_hash).fetch_one(c).await)?;
+    Ok(n > 0)
+}
+
+/// Records a new callback in the caller's transaction; None when the same payload was recorded
+/// before (a repeat).
+pub async fn insert_callback(tx: &mut Tx, cb: &NewCallback<'_>, now: UnixMs) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "INSERT INTO payment_callbacks (payload_hash, source, trade_no, out_trade_no, fields, state, \
+         outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (payload_hash) DO NOTHING \
+         RETURNING id";
+    on_tx!(tx, c => sqlx::query_scalar(SQL)
+        .bind(cb.payload_hash).bind(cb.source).bind(cb.trade_no).bind(cb.out_trade_no).bind(cb.fields)
+        .bind(cb.state).bind(cb.outcome).bind(now)
+        .fetch_optional(c).await)
 }
 
 /// Records a callback unless the same payload was recorded before; its id either way.

@@ -18,26 +18,6 @@ const CHROME_ON_WINDOWS: &str =
 const FIREFOX_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const DAY: Duration = Duration::from_secs(86_400);
 
-/// `db_test!` with a configuration change.
-macro_rules! db_test_with {
-    ($name:ident, $adjust:expr, |$app:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $app = $crate::helpers::spawn_app_with(DbKind::Sqlite, $adjust).await.unwrap();
-                $body
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($app) = $crate::helpers::spawn_app_with(DbKind::Postgres, $adjust).await else { return };
-                $body
-            }
-        }
-    };
-}
-
 /// Every row, oldest first, once everything queued so far is written.
 async fn rows(app: &TestApp) -> Vec<LogRow> {
     app.access_log.flush().await;

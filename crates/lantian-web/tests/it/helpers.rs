@@ -44,6 +44,29 @@ macro_rules! db_test {
     };
 }
 
+/// `db_test!` with a configuration change.
+macro_rules! db_test_with {
+    ($name:ident, $adjust:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::spawn_app_with(lantian_core::db::DbKind::Sqlite, $adjust).await.unwrap();
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::spawn_app_with(lantian_core::db::DbKind::Postgres, $adjust).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
 pub struct TestApp {
     pub smtp: SmtpFake,
     pub sms: AliyunSmsFake,
