@@ -1,7 +1,10 @@
 //! Version 1 of the JSON API and its OpenAPI 3.1 description.
 
 mod account;
+mod balance;
+mod billing;
 mod me;
+mod plans;
 mod regions;
 
 use axum::Json;
@@ -21,8 +24,13 @@ use lantian_core::Error;
         version = "1",
         description = "The JSON API of Lantian (蓝天云). Errors are RFC 9457 problem documents (application/problem+json)."
     ),
-    paths(regions::list, me::me, account::token, account::patch_me, account::list_sessions, account::end_session),
-    components(schemas(regions::RegionOut, regions::RegionPage, me::Me, me::Account, account::TokenRequest, account::TokenResponse, account::ProfilePatch, account::SessionOut, Problem)),
+    paths(regions::list, me::me, account::token, account::patch_me, account::list_sessions, account::end_session,
+        plans::list, billing::place_order, billing::list_invoices, billing::invoice, billing::pay, billing::cancel, balance::balance),
+    components(schemas(regions::RegionOut, regions::RegionPage, me::Me, me::Account, account::TokenRequest, account::TokenResponse, account::ProfilePatch, account::SessionOut, Problem,
+        plans::PlanList, plans::PlanOut, plans::PriceOut, plans::StockOut,
+        billing::OrderRequest, billing::OrderPlaced, billing::InvoiceOut, billing::InvoicePage, billing::InvoiceDetail,
+        billing::PaymentOut, billing::PaymentRequest, billing::PaymentStarted, billing::InvoiceState,
+        balance::LedgerOut, balance::BalanceOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -46,6 +54,13 @@ pub fn routes() -> Router<AppState> {
         .route("/me/sessions", get(account::list_sessions))
         .route("/me/sessions/{id}", axum::routing::delete(account::end_session))
         .route("/auth/token", axum::routing::post(account::token))
+        .route("/catalog/plans", get(plans::list))
+        .route("/orders", axum::routing::post(billing::place_order))
+        .route("/invoices", get(billing::list_invoices))
+        .route("/invoices/{id}", get(billing::invoice))
+        .route("/invoices/{id}/payments", axum::routing::post(billing::pay))
+        .route("/invoices/{id}/cancel", axum::routing::post(billing::cancel))
+        .route("/balance", get(balance::balance))
 }
 
 /// The paging parameters every list endpoint takes.

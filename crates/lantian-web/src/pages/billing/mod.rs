@@ -29,9 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route("/pay/coopay/return", get(gateway::browser_return))
 }
 
-/// `1250` → `¥12.50`.
+/// `1250` → `¥12.50`; `-1250` → `-¥12.50`.
 pub fn yuan(fen: i64) -> String {
-    format!("¥{}", lantian_core::money::format_yuan(fen))
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}¥{}", lantian_core::money::format_yuan(fen.abs()))
 }
 
 /// An invoice as the pages show it.

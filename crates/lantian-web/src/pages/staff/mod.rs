@@ -2,6 +2,8 @@
 
 mod access_log;
 mod audit;
+mod billing;
+mod catalog;
 mod console;
 mod jobs;
 mod login;
@@ -38,6 +40,17 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/tokens", get(tokens::list).post(tokens::create))
         .route("/staff/profile", get(profile::show).post(profile::save))
         .route("/staff/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/staff/invoices", get(billing::invoices))
+        .route("/staff/invoices/{id}", get(billing::invoice))
+        .route("/staff/invoices/{id}/refund", post(billing::refund_to_balance))
+        .route("/staff/invoices/{id}/payments/{payment}/refund", post(billing::refund_via_gateway))
+        .route("/staff/callbacks", get(billing::callbacks))
+        .route("/staff/balance", get(billing::balance).post(billing::adjust))
+        .route("/staff/catalog", get(catalog::show))
+        .route("/staff/catalog/plans", post(catalog::save_plan))
+        .route("/staff/catalog/plans/{id}/price", post(catalog::set_price))
+        .route("/staff/catalog/plans/{id}/stock", post(catalog::set_stock))
+        .route("/staff/catalog/coupons", post(catalog::create_coupon))
 }
 
 /// The console's navigation: only what the member's roles allow.
@@ -47,6 +60,10 @@ pub struct StaffNav {
     pub can_audit: bool,
     pub can_access_log: bool,
     pub can_jobs: bool,
+    /// Invoices, refunds, callbacks and balances.
+    pub can_billing: bool,
+    /// Plans, prices, stock and coupons.
+    pub can_catalog: bool,
     pub unread: i64,
     pub csrf: String,
 }
@@ -61,6 +78,8 @@ pub async fn layout(state: &AppState, ctx: &RequestContext, staff: &StaffCtx, pa
         can_audit: p.can(Permission::AuditRead),
         can_access_log: p.can(Permission::AccessLogRead),
         can_jobs: p.can(Permission::JobsManage),
+        can_billing: p.can(Permission::BillingManage),
+        can_catalog: p.can(Permission::CatalogManage),
         unread,
         csrf: staff.session.csrf_secret.clone(),
     };
