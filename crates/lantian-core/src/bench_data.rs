@@ -16,7 +16,7 @@ pub struct Generated {
 }
 
 /// Adds the starter regions, `scale` finished jobs (a busy outbox's history) and a customer
-/// `bench` with a live session.
+/// `bench` with a live session and `scale` paid invoices.
 pub async fn generate(core: &Core, scale: u32) -> Result<Generated> {
     let rows = history(core, scale).await?;
     let input = NewCustomer {
@@ -33,7 +33,59 @@ pub async fn generate(core: &Core, scale: u32) -> Result<Generated> {
     };
     let meta = RequestMeta { user_agent: Some("wrk".into()), ip: Some("127.0.0.1".into()), request_id: None };
     let (session, _) = sessions::start(core, Subject::customer(id), Stage::Active, &meta, core.now()).await?;
-    Ok(Generated { rows: rows + 1, session })
+    let bought = invoices(core, id, scale).await?;
+    Ok(Generated { rows: rows + 1 + bought, session })
+}
+
+/// `n` paid balance top-ups of the customer, each an order, an invoice and a ledger row: the
+/// invoice and ledger pages then list from a long history.
+async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
+    use crate::billing::repo::{self, LedgerEntry, NewInvoice, NewOrder};
+    let now = core.now();
+    let mut tx = core.db.begin().await?;
+    let account = repo::ensure_account(&mut tx, customer_id, "ABENCH0000000", now).await?;
+    for i in 1..=i64::from(n) {
+        let order = NewOrder {
+            account: &account,
+            kind: "top_up",
+            plan_id: None,
+            region_id: None,
+            os_image: None,
+            cycle: None,
+            months: 0,
+            coupon_id: None,
+            discount_fen: 0,
+            amount_fen: 100,
+        };
+        let order_id = repo::insert_order(&mut tx, &order, now).await?;
+        let number = format!("BENCH-{i:06}");
+        let invoice = NewInvoice {
+            number: &number,
+            order_id,
+            account: &account,
+            buyer_username: "bench",
+            item_zh: "账户余额充值",
+            item_en: "Balance top-up",
+            price_fen: 100,
+            discount_fen: 0,
+            amount_fen: 100,
+        };
+        let invoice_id = repo::insert_invoice(&mut tx, &invoice, now).await?;
+        repo::mark_invoice_paid(&mut tx, invoice_id, "gateway", now).await?;
+        let balance_after = repo::move_balance(&mut tx, &account, 100).await?.unwrap_or_default();
+        let entry = LedgerEntry {
+            account: &account,
+            kind: "top_up",
+            amount_fen: 100,
+            balance_after,
+            invoice_id: Some(invoice_id),
+            staff_id: None,
+            reason: None,
+        };
+        repo::insert_ledger(&mut tx, &entry, now).await?;
+    }
+    tx.commit().await?;
+    Ok(u64::from(n) * 3)
 }
 
 async fn history(core: &Core, scale: u32) -> Result<u64> {

@@ -180,6 +180,8 @@ pub async fn set_price(
     if price_fen.is_some_and(|p| !(1..=10_000_000_000).contains(&p)) {
         return Err(Error::validation("price", "price"));
     }
+    // An unknown plan is "not found", not a foreign-key failure.
+    offer(&core.db, plan_id).await?;
     let mut tx = core.db.begin().await?;
     repo::set_price(&mut tx, plan_id, cycle.as_str(), price_fen).await?;
     let ev = Event::new("catalog.price_set").target("plan", plan_id).fields(&["price_fen"]);
@@ -200,6 +202,8 @@ pub async fn set_stock(
     if !(0..=1_000_000).contains(&available) {
         return Err(Error::validation("available", "stock"));
     }
+    offer(&core.db, plan_id).await?;
+    super::region(&core.db, region_id).await.map_err(|_| Error::validation("region", "region"))?;
     let mut tx = core.db.begin().await?;
     repo::set_stock(&mut tx, plan_id, region_id, available).await?;
     let ev = Event::new("catalog.stock_set").target("plan", plan_id).fields(&["available"]);
