@@ -45,18 +45,7 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
     let mut tx = core.db.begin().await?;
     let account = repo::ensure_account(&mut tx, customer_id, "ABENCH0000000", now).await?;
     for i in 1..=i64::from(n) {
-        let order = NewOrder {
-            account: &account,
-            kind: "top_up",
-            plan_id: None,
-            region_id: None,
-            os_image: None,
-            cycle: None,
-            months: 0,
-            coupon_id: None,
-            discount_fen: 0,
-            amount_fen: 100,
-        };
+        let order = NewOrder::top_up(&account, 100);
         let order_id = repo::insert_order(&mut tx, &order, now).await?;
         let number = format!("BENCH-{i:06}");
         let invoice = NewInvoice {

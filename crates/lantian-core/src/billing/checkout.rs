@@ -92,18 +92,7 @@ pub async fn top_up(core: &Core, customer_id: i64, amount_fen: i64, now: UnixMs)
     let buyer = repo::buyer(&mut tx, customer_id).await?.ok_or(Error::NotFound)?;
     may_buy(&buyer, false)?;
     let account = repo::ensure_account(&mut tx, customer_id, &new_account_id(), now).await?;
-    let order = NewOrder {
-        account: &account,
-        kind: "top_up",
-        plan_id: None,
-        region_id: None,
-        os_image: None,
-        cycle: None,
-        months: 0,
-        coupon_id: None,
-        discount_fen: 0,
-        amount_fen,
-    };
+    let order = NewOrder::top_up(&account, amount_fen);
     let order_id = repo::insert_order(&mut tx, &order, now).await?;
     let items = ("账户余额充值", "Balance top-up");
     let placed = issue(&mut tx, core, order_id, &account, &buyer, items, amount_fen, 0, now).await?;

@@ -108,6 +108,24 @@ pub struct NewOrder<'a> {
     pub amount_fen: i64,
 }
 
+impl<'a> NewOrder<'a> {
+    /// An order for balance: no plan, no region, no duration.
+    pub fn top_up(account: &'a str, amount_fen: i64) -> NewOrder<'a> {
+        NewOrder {
+            account,
+            kind: "top_up",
+            plan_id: None,
+            region_id: None,
+            os_image: None,
+            cycle: None,
+            months: 0,
+            coupon_id: None,
+            discount_fen: 0,
+            amount_fen,
+        }
+    }
+}
+
 pub async fn insert_order(tx: &mut Tx, o: &NewOrder<'_>, now: UnixMs) -> Result<i64, sqlx::Error> {
     const SQL: &str = "INSERT INTO orders (account_id, kind, plan_id, region_id, os_image, cycle, months, coupon_id, \
          discount_fen, amount_fen, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) \

@@ -5,48 +5,20 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lantian_core::accounts::{self, AgeBracket, NewCustomer, Registered};
 use lantian_core::authz::{Principal, Role};
-use lantian_core::i18n::Lang;
 use lantian_core::{billing, on_read, on_tx, payments};
 use md5::{Digest, Md5};
 
-use crate::helpers::{T0, TestApp};
+use crate::helpers::{T0, TestApp, count, signed_in_customer};
 
-const PASSWORD: &str = "violet-harbour-trellis-19";
 /// The EPay fake's merchant id and key (what `point_payments_at` configures).
 const PID: &str = "1001";
 const KEY: &str = "LantianTestKey123";
-
-/// A customer with a verified e-mail, signed in on a fresh client.
-async fn buyer(app: &TestApp, username: &str) -> (i64, reqwest::Client) {
-    let email = format!("{username}@mail.example");
-    let input = NewCustomer {
-        username,
-        email: &email,
-        password: PASSWORD,
-        age: AgeBracket::Adult,
-        accepted_policy: true,
-        lang: Lang::ZhCn,
-    };
-    let Registered::Created { id } = accounts::register(&app.core, input, &Default::default()).await.unwrap() else {
-        panic!("not registered")
-    };
-    exec(app, "UPDATE customers SET email_verified_at = 1 WHERE id = $1", id).await;
-    let c = app.new_client();
-    let r = c.post(app.url("/login")).form(&[("login", username), ("password", PASSWORD)]).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    (id, c)
-}
 
 async fn exec(app: &TestApp, sql: &'static str, id: i64) {
     let mut tx = app.core.db.begin().await.unwrap();
     on_tx!(&mut tx, c => sqlx::query(sql).bind(id).execute(c).await.unwrap().rows_affected());
     tx.commit().await.unwrap();
-}
-
-async fn count(app: &TestApp, sql: &'static str) -> i64 {
-    on_read!(&app.core.db, c => sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await.unwrap())
 }
 
 async fn texts(app: &TestApp, sql: &'static str) -> Vec<String> {
@@ -149,7 +121,7 @@ async fn send_notify(app: &TestApp, params: &BTreeMap<String, String>) -> String
 
 db_test!(clause_c1_4_checkout_records_the_order_and_a_gap_free_invoice, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_1").await;
+    let (_, c) = signed_in_customer(&app, "buyer_1").await;
     let first = invoice(&app, &c).await;
     let second = invoice(&app, &c).await;
     let orders = texts(
@@ -179,7 +151,7 @@ db_test!(clause_c1_4_checkout_records_the_order_and_a_gap_free_invoice, |app| {
 
 db_test!(checkout_refuses_unverified_minors_and_mainland_without_real_name, |app| {
     seeded(&app).await;
-    let (id, c) = buyer(&app, "buyer_2").await;
+    let (id, c) = signed_in_customer(&app, "buyer_2").await;
     exec(&app, "UPDATE customers SET email_verified_at = NULL WHERE id = $1", id).await;
     let r = hk_order(&app, &c).await;
     assert_eq!(r.status(), 422);
@@ -208,7 +180,7 @@ db_test!(checkout_refuses_unverified_minors_and_mainland_without_real_name, |app
 
 db_test!(clause_c3_3_the_gateway_receives_only_order_number_amount_and_product_name, |app| {
     seeded(&app).await;
-    let (id, c) = buyer(&app, "buyer_3").await;
+    let (id, c) = signed_in_customer(&app, "buyer_3").await;
     let inv = invoice(&app, &c).await;
     let out = qr_payment(&app, &c, inv).await;
     let req = app.epay.requests().into_iter().find(|r| r.endpoint == "mapi.php").unwrap();
@@ -251,7 +223,7 @@ db_test!(clause_c3_3_the_gateway_receives_only_order_number_amount_and_product_n
 
 db_test!(clause_c1_5_a_paid_notification_pays_once_and_keeps_only_the_result, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_4").await;
+    let (_, c) = signed_in_customer(&app, "buyer_4").await;
     let inv = invoice(&app, &c).await;
     let out = qr_payment(&app, &c, inv).await;
     app.epay.pay(&out).unwrap();
@@ -277,7 +249,7 @@ db_test!(clause_c1_5_a_paid_notification_pays_once_and_keeps_only_the_result, |a
 
 db_test!(forged_altered_and_foreign_notifications_change_nothing, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_5").await;
+    let (_, c) = signed_in_customer(&app, "buyer_5").await;
     let inv = invoice(&app, &c).await;
     let out = qr_payment(&app, &c, inv).await;
     let mut forged = notify_of(&out, "T1", "29.00");
@@ -328,7 +300,7 @@ db_test!(forged_altered_and_foreign_notifications_change_nothing, |app| {
 
 db_test!(the_same_notification_twenty_times_in_parallel_pays_once, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_6").await;
+    let (_, c) = signed_in_customer(&app, "buyer_6").await;
     let inv = invoice(&app, &c).await;
     let out = qr_payment(&app, &c, inv).await;
     let params = notify_of(&out, "T-par", "29.00");
@@ -354,7 +326,7 @@ db_test!(the_same_notification_twenty_times_in_parallel_pays_once, |app| {
 
 db_test!(duplicate_and_late_notifications_from_the_gateway_pay_once, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_7").await;
+    let (_, c) = signed_in_customer(&app, "buyer_7").await;
     let inv = invoice(&app, &c).await;
     let out = qr_payment(&app, &c, inv).await;
     app.epay.faults().set_duplicate_notifies(5);
@@ -373,7 +345,7 @@ db_test!(duplicate_and_late_notifications_from_the_gateway_pay_once, |app| {
 
 db_test!(reconciliation_finds_a_lost_notification_and_races_a_late_one, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_8").await;
+    let (_, c) = signed_in_customer(&app, "buyer_8").await;
     let inv = invoice(&app, &c).await;
     let out = qr_payment(&app, &c, inv).await;
     app.epay.faults().suppress_notify_next(1);
@@ -395,7 +367,7 @@ db_test!(reconciliation_finds_a_lost_notification_and_races_a_late_one, |app| {
 
 db_test!(parallel_balance_payments_never_overdraw, |app| {
     seeded(&app).await;
-    let (id, c) = buyer(&app, "buyer_9").await;
+    let (id, c) = signed_in_customer(&app, "buyer_9").await;
     let staff = Principal::Staff {
         id: crate::helpers::create_staff(&app, "cashier", &[Role::Billing]).await.0,
         roles: vec![Role::Billing],
@@ -423,11 +395,11 @@ db_test!(parallel_balance_payments_never_overdraw, |app| {
 
 db_test!(another_customers_invoice_and_payment_are_not_found_anywhere, |app| {
     seeded(&app).await;
-    let (_, owner_c) = buyer(&app, "buyer_10").await;
+    let (_, owner_c) = signed_in_customer(&app, "buyer_10").await;
     let inv = invoice(&app, &owner_c).await;
     qr_payment(&app, &owner_c, inv).await;
     let payment = count(&app, "SELECT MAX(id) FROM payments").await;
-    let (_, other) = buyer(&app, "buyer_11").await;
+    let (_, other) = signed_in_customer(&app, "buyer_11").await;
     for path in [
         format!("/account/invoices/{inv}"),
         format!("/account/invoices/{inv}/print"),
@@ -450,7 +422,7 @@ db_test!(another_customers_invoice_and_payment_are_not_found_anywhere, |app| {
 
 db_test!(unpaid_orders_are_cancelled_after_the_configured_days, |app| {
     seeded(&app).await;
-    let (_, c) = buyer(&app, "buyer_12").await;
+    let (_, c) = signed_in_customer(&app, "buyer_12").await;
     let inv = invoice(&app, &c).await;
     app.clock.advance(Duration::from_secs(6 * 86_400));
     assert_eq!(billing::cancel_stale_orders(&app.core, app.core.now()).await.unwrap(), 0);
@@ -479,7 +451,7 @@ db_test!(coupons_discount_within_their_limits, |app| {
         per_account: 1,
     };
     billing::create_coupon(&app.core, &staff, &input, T0).await.unwrap();
-    let (_, c) = buyer(&app, "buyer_13").await;
+    let (_, c) = signed_in_customer(&app, "buyer_13").await;
     let plan = count(&app, "SELECT id FROM plans WHERE code = 's1'").await.to_string();
     let region = count(&app, "SELECT id FROM regions WHERE code = 'hk-tko'").await.to_string();
     let form = [
@@ -516,8 +488,8 @@ async fn reads_of<F: std::future::Future>(f: F) -> u64 {
 }
 
 db_test!(invoice_and_ledger_pages_read_the_same_whatever_the_size, |app| {
-    let (small, _) = buyer(&app, "small_1").await;
-    let (large, _) = buyer(&app, "large_1").await;
+    let (small, _) = signed_in_customer(&app, "small_1").await;
+    let (large, _) = signed_in_customer(&app, "large_1").await;
     many_invoices(&app, large, 10_000).await;
     exec(
         &app,
@@ -545,7 +517,7 @@ db_test_with!(
     |app| {
         app.epay.set_merchant_public_key_pem(MERCHANT_PUBLIC_PEM).unwrap();
         seeded(&app).await;
-        let (_, c) = buyer(&app, "buyer_v2").await;
+        let (_, c) = signed_in_customer(&app, "buyer_v2").await;
         let inv = invoice(&app, &c).await;
         let out = qr_payment(&app, &c, inv).await;
         assert!(app.epay.requests().iter().any(|r| r.endpoint == "api/pay/create"));

@@ -2,38 +2,17 @@
 //! invoices, gateway and balance payments, the balance; and what it refuses: staff tokens,
 //! another customer's ids, bad bodies.
 
-use lantian_core::accounts::{self, AgeBracket, NewCustomer, Registered};
+use lantian_core::accounts;
 use lantian_core::apitokens::{self, Scope};
 use lantian_core::authz::{Principal, Role, Subject};
-use lantian_core::i18n::Lang;
-use lantian_core::{billing, on_read, on_tx};
+use lantian_core::billing;
 use serde_json::{Value, json};
 
-use crate::helpers::{T0, TestApp, create_staff, text_of};
-
-const PASSWORD: &str = "violet-harbour-trellis-19";
+use crate::helpers::{T0, TestApp, count, create_staff, signed_in_customer, text_of};
 
 /// A customer with a verified e-mail and a read-write token made on their tokens page.
 async fn customer_token(app: &TestApp, username: &str) -> (i64, String) {
-    let email = format!("{username}@mail.example");
-    let input = NewCustomer {
-        username,
-        email: &email,
-        password: PASSWORD,
-        age: AgeBracket::Adult,
-        accepted_policy: true,
-        lang: Lang::ZhCn,
-    };
-    let Registered::Created { id } = accounts::register(&app.core, input, &Default::default()).await.unwrap() else {
-        panic!("not registered")
-    };
-    let mut tx = app.core.db.begin().await.unwrap();
-    let verified = "UPDATE customers SET email_verified_at = 1 WHERE id = $1";
-    on_tx!(&mut tx, c => sqlx::query(verified).bind(id).execute(c).await.unwrap().rows_affected());
-    tx.commit().await.unwrap();
-    let c = app.new_client();
-    let r = c.post(app.url("/login")).form(&[("login", username), ("password", PASSWORD)]).send().await.unwrap();
-    assert_eq!(r.status(), 303);
+    let (id, c) = signed_in_customer(app, username).await;
     let form = [("name", "billing script"), ("write", "on"), ("days", "30")];
     let page = c.post(app.url("/account/tokens")).form(&form).send().await.unwrap().text().await.unwrap();
     (id, text_of(&page, "new-token").expect("the token is shown once"))
@@ -52,11 +31,6 @@ async fn json_of(r: reqwest::Response, status: u16) -> Value {
     r.json().await.unwrap()
 }
 
-async fn count(app: &TestApp, sql: &'static str) -> i64 {
-    on_read!(&app.core.db, c => sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await.unwrap())
-}
-
-/// The starter plans; returns the ids of `s1` and of the Hong Kong region its orders use.
 async fn seeded(app: &TestApp) -> (i64, i64) {
     lantian_core::catalog::plans::seed_starter_plans(&app.core, T0).await.unwrap();
     let plan = count(app, "SELECT id FROM plans WHERE code = 's1'").await;

@@ -2,49 +2,16 @@
 //! the callbacks list, audited balance adjustments, roles and form tokens, refused amounts,
 //! and a plan, its price, stock and a coupon made by staff and seen in the shop.
 
-use lantian_core::accounts::{self, AgeBracket, NewCustomer, Registered};
 use lantian_core::authz::Role;
-use lantian_core::i18n::Lang;
-use lantian_core::{billing, on_read, on_tx};
+use lantian_core::billing;
 
-use crate::helpers::{T0, TestApp, create_staff, csrf_of, first_sign_in};
-
-const PASSWORD: &str = "violet-harbour-trellis-19";
-
-/// A customer with a verified e-mail, signed in on a fresh client.
-async fn buyer(app: &TestApp, username: &str) -> (i64, reqwest::Client) {
-    let email = format!("{username}@mail.example");
-    let input = NewCustomer {
-        username,
-        email: &email,
-        password: PASSWORD,
-        age: AgeBracket::Adult,
-        accepted_policy: true,
-        lang: Lang::ZhCn,
-    };
-    let Registered::Created { id } = accounts::register(&app.core, input, &Default::default()).await.unwrap() else {
-        panic!("not registered")
-    };
-    let mut tx = app.core.db.begin().await.unwrap();
-    let sql = "UPDATE customers SET email_verified_at = 1 WHERE id = $1";
-    on_tx!(&mut tx, c => sqlx::query(sql).bind(id).execute(c).await.unwrap().rows_affected());
-    tx.commit().await.unwrap();
-    let c = app.new_client();
-    let r = c.post(app.url("/login")).form(&[("login", username), ("password", PASSWORD)]).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    (id, c)
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    on_read!(&app.core.db, c => sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await.unwrap())
-}
+use crate::helpers::{T0, TestApp, count, create_staff, csrf_of, first_sign_in, signed_in_customer};
 
 /// A paid invoice of 29.00 yuan (the starter plan `s1`, monthly, in Hong Kong), paid by QR
 /// code through the EPay fake: (invoice id, payment id, out_trade_no, customer id).
 async fn paid_invoice(app: &TestApp) -> (i64, i64, String, i64) {
     lantian_core::catalog::plans::seed_starter_plans(&app.core, T0).await.unwrap();
-    let (customer, c) = buyer(app, "payer").await;
+    let (customer, c) = signed_in_customer(app, "payer").await;
     let plan = count(app, "SELECT id FROM plans WHERE code = 's1'").await.to_string();
     let region = count(app, "SELECT id FROM regions WHERE code = 'hk-tko'").await.to_string();
     let form = [("plan", plan.as_str()), ("region", &region), ("cycle", "monthly"), ("os_image", "debian-12")];
@@ -133,7 +100,7 @@ db_test!(billing_staff_refund_to_the_balance_and_through_the_gateway, |app| {
 
 db_test!(billing_staff_adjust_a_balance_with_a_reason_and_bad_amounts_change_nothing, |app| {
     let (invoice, payment, _, _) = paid_invoice(&app).await;
-    let (customer, _) = buyer(&app, "regular").await;
+    let (customer, _) = signed_in_customer(&app, "regular").await;
     let (c, csrf) = member(&app, "cashier", &[Role::Billing]).await;
     let id = customer.to_string();
     let adjust = |amount: &'static str, reason: &'static str| {
@@ -185,7 +152,7 @@ db_test!(billing_staff_adjust_a_balance_with_a_reason_and_bad_amounts_change_not
 });
 
 db_test!(billing_staff_pages_need_the_role_and_the_form_token, |app| {
-    let (customer, _) = buyer(&app, "regular").await;
+    let (customer, _) = signed_in_customer(&app, "regular").await;
     let (support, support_csrf) = member(&app, "helper", &[Role::Support]).await;
     let home = page(&app, &support, "/staff").await;
     assert!(!home.contains("href=\"/staff/invoices\"") && !home.contains("href=\"/staff/catalog\""));

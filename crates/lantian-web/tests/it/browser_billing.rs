@@ -4,15 +4,11 @@
 //! ledger right.
 
 use fantoccini::{Client, Locator};
-use lantian_core::accounts::{self, AgeBracket, NewCustomer};
 use lantian_core::db::DbKind;
-use lantian_core::i18n::Lang;
 use lantian_core::on_read;
 
 use crate::browser::browser;
-use crate::helpers::{T0, TestApp, spawn_app};
-
-const PASSWORD: &str = "amber-kettle-orchard-58";
+use crate::helpers::{CUSTOMER_PASSWORD, T0, TestApp, spawn_app, verified_customer};
 
 async fn click(c: &Client, css: &str) {
     c.wait().for_element(Locator::Css(css)).await.unwrap().click().await.unwrap();
@@ -50,21 +46,10 @@ async fn browser_customer_buys_a_server_and_pays_by_qr_redirect_and_balance() {
     let app = spawn_app(DbKind::Sqlite).await.unwrap();
     let Some((c, _driver, _profile)) = browser().await else { return };
     lantian_core::catalog::plans::seed_starter_plans(&app.core, T0).await.unwrap();
-    let input = NewCustomer {
-        username: "xiaoming",
-        email: "xiaoming@mail.example",
-        password: PASSWORD,
-        age: AgeBracket::Adult,
-        accepted_policy: true,
-        lang: Lang::ZhCn,
-    };
-    accounts::register(&app.core, input, &Default::default()).await.unwrap();
-    let mut tx = app.core.db.begin().await.unwrap();
-    lantian_core::on_tx!(&mut tx, c => sqlx::query("UPDATE customers SET email_verified_at = 1").execute(c).await.unwrap().rows_affected());
-    tx.commit().await.unwrap();
+    verified_customer(&app, "xiaoming").await;
     c.goto(&app.url("/login")).await.unwrap();
     c.find(Locator::Css("#login")).await.unwrap().send_keys("xiaoming").await.unwrap();
-    c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys(CUSTOMER_PASSWORD).await.unwrap();
     click(&c, "main form button[type=submit]").await;
     c.wait().for_element(Locator::Css("#devices")).await.unwrap();
 

@@ -8,7 +8,7 @@ use lantian_core::i18n::Tr;
 use lantian_core::{Error, billing, money};
 use serde::Deserialize;
 
-use super::yuan;
+use super::{Paging, yuan};
 use crate::AppState;
 use crate::auth::CustomerCtx;
 use crate::error::WebError;
@@ -34,12 +34,6 @@ struct BalancePage {
     entries: Vec<EntryView>,
     older: Option<String>,
     gateway: bool,
-}
-
-#[derive(Deserialize)]
-pub struct Paging {
-    #[serde(default)]
-    before: i64,
 }
 
 pub async fn page(

@@ -12,18 +12,12 @@ use lantian_core::payments::{self, Mode, Started};
 use lantian_core::{Error, billing};
 use serde::Deserialize;
 
-use super::InvoiceView;
+use super::{InvoiceView, Paging};
 use crate::AppState;
 use crate::auth::CustomerCtx;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
 use crate::pages::{Area, Layout, older_link, render};
-
-#[derive(Deserialize)]
-pub struct Paging {
-    #[serde(default)]
-    before: i64,
-}
 
 #[derive(Template)]
 #[template(path = "billing/invoices.html")]

@@ -29,6 +29,13 @@ pub fn routes() -> Router<AppState> {
         .route("/pay/coopay/return", get(gateway::browser_return))
 }
 
+/// A keyset-paged list's query: rows older than `before` (0: the first page).
+#[derive(serde::Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    pub before: i64,
+}
+
 /// `1250` → `¥12.50`; `-1250` → `-¥12.50`.
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
