@@ -518,3 +518,7 @@ invalid-amount-format = Enter an amount in yuan with at most two decimals, such 
 invalid-customer = No customer has this number.
 invalid-region = Choose a region.
 invalid-sort-order = The sort order is a whole number.
+staff-coupons = Coupons
+staff-coupons-none = No coupons yet.
+staff-coupon-used = Used
+staff-coupon-unlimited = no limit

@@ -518,3 +518,7 @@ invalid-amount-format = 请输入以元为单位、最多两位小数的金额�
 invalid-customer = 没有此编号的客户。
 invalid-region = 请选择地域。
 invalid-sort-order = 排序须为整数。
+staff-coupons = 优惠码
+staff-coupons-none = 暂无优惠码。
+staff-coupon-used = 已使用
+staff-coupon-unlimited = 不限

@@ -1,9 +1,10 @@
 //! Coupons: a percentage or a fixed amount off, valid in a window, with a limit in all and per
 //! billing account. Staff with `CatalogManage` create them; checkout redeems them.
 
-use super::repo::{self, NewCoupon};
+use super::repo::{self, CouponRow, NewCoupon};
 use crate::audit::{self, Event};
 use crate::authz::{Permission, Principal};
+use crate::db::Db;
 use crate::{Core, Error, Result, UnixMs};
 
 #[derive(Debug, Clone)]
@@ -50,4 +51,10 @@ pub async fn create_coupon(core: &Core, who: &Principal, input: &CouponInput, no
     audit::record(&mut tx, who, None, Event::new("billing.coupon_create").target("coupon", id), now).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The latest 200 coupons with their use counts, for the console.
+pub async fn coupons(db: &Db, who: &Principal) -> Result<Vec<CouponRow>> {
+    who.require(Permission::CatalogManage)?;
+    Ok(repo::coupons(db, 200).await?)
 }

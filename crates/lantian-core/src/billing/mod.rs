@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use checkout::{CheckoutInput, Placed, checkout, top_up};
-pub use coupons::{CouponInput, create_coupon};
-pub use repo::{Invoice, LedgerRow};
+pub use coupons::{CouponInput, coupons, create_coupon};
+pub use repo::{CouponRow, Invoice, LedgerRow};
 pub use settle::{
     CancelUnpaid, Due, adjust_balance, cancel_order, cancel_stale_orders, checked_reason, pay_with_balance,
     refund_to_balance, settle_paid,

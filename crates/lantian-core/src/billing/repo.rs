@@ -328,3 +328,23 @@ pub async fn add_invoice_refund_undo(tx: &mut Tx, id: i64, amount_fen: i64) -> R
     on_tx!(tx, c => sqlx::query(SQL).bind(id).bind(amount_fen).execute(c).await?.rows_affected());
     Ok(())
 }
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct CouponRow {
+    pub id: i64,
+    pub code: String,
+    pub kind: String,
+    pub value: i64,
+    pub valid_from: UnixMs,
+    pub valid_until: UnixMs,
+    pub max_uses: Option<i64>,
+    pub per_account: i64,
+    pub used: i64,
+}
+
+/// The newest coupons first.
+pub async fn coupons(db: &Db, limit: i64) -> Result<Vec<CouponRow>, sqlx::Error> {
+    const SQL: &str = "SELECT id, code, kind, value, valid_from, valid_until, max_uses, per_account, used \
+         FROM coupons ORDER BY id DESC LIMIT $1";
+    on_read!(db, c => sqlx::query_as(SQL).bind(limit).fetch_all(c).await)
+}

@@ -23,6 +23,7 @@ pub struct EpayFaults {
     query_hang_ms: AtomicU64,
     create_error_remaining: AtomicU32,
     create_error_msg: Mutex<String>,
+    refund_refused_remaining: AtomicU32,
 }
 
 /// Used when `create_error_next` is given an empty message.
@@ -94,6 +95,12 @@ impl EpayFaults {
         self.create_error_remaining.store(n, Ordering::SeqCst);
     }
 
+    /// Refuses the next `n` otherwise valid refunds (as a channel that does not allow them
+    /// does); the order keeps its money.
+    pub fn refuse_refund_next(&self, n: u32) {
+        self.refund_refused_remaining.store(n, Ordering::SeqCst);
+    }
+
     /// Turns every fault off.
     pub fn reset(&self) {
         for counter in [
@@ -104,6 +111,7 @@ impl EpayFaults {
             &self.query_error_remaining,
             &self.query_hang_remaining,
             &self.create_error_remaining,
+            &self.refund_refused_remaining,
         ] {
             counter.store(0, Ordering::SeqCst);
         }
@@ -132,6 +140,10 @@ impl EpayFaults {
     /// How long to hold this query, if a hang is pending.
     pub(super) fn take_query_hang(&self) -> Option<Duration> {
         take_one(&self.query_hang_remaining).then(|| Duration::from_millis(self.query_hang_ms.load(Ordering::SeqCst)))
+    }
+
+    pub(super) fn take_refund_refused(&self) -> bool {
+        take_one(&self.refund_refused_remaining)
     }
 
     pub(super) fn take_create_error(&self) -> Option<String> {
@@ -180,12 +192,16 @@ mod tests {
         assert_eq!(faults.take_query_hang(), None);
         faults.create_error_next(1, "");
         assert_eq!(faults.take_create_error().as_deref(), Some(FALLBACK_CREATE_ERROR));
+        faults.refuse_refund_next(1);
+        assert!(faults.take_refund_refused() && !faults.take_refund_refused());
 
         faults.query_server_error_next(5);
         faults.create_error_next(5, "x");
         faults.bad_signature_next(5);
+        faults.refuse_refund_next(5);
         faults.reset();
         assert!(!faults.take_query_error() && faults.take_create_error().is_none() && !faults.take_bad_signature());
+        assert!(!faults.take_refund_refused());
         assert_eq!(faults.take_notify_plan(), quiet);
     }
 }

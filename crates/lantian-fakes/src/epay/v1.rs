@@ -121,5 +121,11 @@ fn refund(shared: &Shared, fields: &Fields) -> Result<(), String> {
     let named = shared.order_named(fields)?;
     let money = fields.get("money").map_or("", String::as_str);
     let fen = money::parse_positive_yuan(money).ok_or_else(|| format!("退款金额不合法 (money {money:?})"))?;
+    if shared.faults.take_refund_refused() {
+        return Err(REFUND_REFUSED.to_owned());
+    }
     shared.store().refund(named, fen).map(drop)
 }
+
+/// What a channel that does not allow the refund answers (fault `refuse_refund_next`).
+pub(super) const REFUND_REFUSED: &str = "该支付通道不支持退款 (fault injected by the fake)";

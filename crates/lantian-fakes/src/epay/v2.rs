@@ -140,6 +140,9 @@ pub(super) async fn refund(State(shared): State<Arc<Shared>>, request: Request) 
         let named = shared.order_named(&fields)?;
         let money = fields.get("money").map_or("", String::as_str);
         let fen = money::parse_positive_yuan(money).ok_or_else(|| format!("退款金额不合法 (money {money:?})"))?;
+        if shared.faults.take_refund_refused() {
+            return Err(super::v1::REFUND_REFUSED.to_owned());
+        }
         let order = shared.store().refund(named, fen)?;
         let mut reply = reply::object(json!({
             "trade_no": order.trade_no,

@@ -88,6 +88,13 @@ db_test!(billing_staff_refund_to_the_balance_and_through_the_gateway, |app| {
     assert_eq!(status, 422);
     assert!(body.contains(&format!("id=\"payment-{payment}-error\"")) && body.contains("退款金额超过可退金额"));
     assert_eq!(app.epay.order(&out).unwrap().refunded, "10.00");
+    // A gateway that refuses the refund: nothing is booked, the reservation is given back.
+    app.epay.faults().refuse_refund_next(1);
+    let form = [("amount", "1"), ("reason", "customer asked"), ("csrf", csrf.as_str())];
+    assert_eq!(post(&app, &c, &path, &form).await.0, 502);
+    assert_eq!(app.epay.order(&out).unwrap().refunded, "10.00");
+    assert_eq!(count(&app, &format!("SELECT refunded_fen FROM invoices WHERE id = {invoice}")).await, 1500);
+    assert_eq!(count(&app, &format!("SELECT refunded_fen FROM payments WHERE id = {payment}")).await, 1000);
     let shown = page(&app, &c, &format!("/staff/invoices/{invoice}")).await;
     assert!(shown.contains("¥15.00"), "the refunded total is shown");
     // Both refunds are in the audit trail with their reasons.
@@ -241,6 +248,8 @@ db_test!(catalog_staff_create_a_plan_price_stock_and_coupon_seen_in_the_shop, |a
     assert_eq!(status, 422);
     assert!(body.contains("id=\"coupon-error\"") && body.contains("已有相同代码"), "the taken code is refused");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM coupons").await, 1);
+    let listed = page(&app, &c, "/staff/catalog").await;
+    assert!(listed.contains("id=\"coupon-list\"") && listed.contains("SPRING15") && listed.contains("15%"));
     for action in ["catalog.plan_save", "catalog.price_set", "catalog.stock_set", "billing.coupon_create"] {
         assert!(audited(&app, action, None).await >= 1, "{action}");
     }

@@ -202,6 +202,8 @@ struct CatalogPage {
     regions: Vec<(i64, String)>,
     plan: PlanForm,
     coupon: CouponForm,
+    /// (code, discount, valid from, valid until, uses: used / limit, per customer)
+    coupons: Vec<(String, String, String, String, String, i64)>,
     done: Option<String>,
     plan_error: Option<String>,
     coupon_error: Option<String>,
@@ -236,6 +238,7 @@ async fn page(state: &AppState, ctx: &RequestContext, s: &StaffCtx, edit: i64, n
         regions: regions.iter().map(|r| (r.id, region_name(r, ctx.lang))).collect(),
         plan: n.plan.or(editing).unwrap_or_else(PlanForm::blank),
         coupon: n.coupon.unwrap_or_else(CouponForm::blank),
+        coupons: coupon_rows(state, s, &t).await?,
         done: n.done,
         plan_error: n.plan_error,
         coupon_error: n.coupon_error,
@@ -243,6 +246,25 @@ async fn page(state: &AppState, ctx: &RequestContext, s: &StaffCtx, edit: i64, n
         t,
     };
     Ok(render(&page))
+}
+
+async fn coupon_rows(
+    state: &AppState,
+    s: &StaffCtx,
+    t: &Tr,
+) -> Result<Vec<(String, String, String, String, String, i64)>, WebError> {
+    let tz = &state.core.config.business.time_zone;
+    let rows = lantian_core::billing::coupons(&state.core.db, &s.principal).await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let off = if c.kind == "percent" { format!("{}%", c.value) } else { crate::pages::billing::yuan(c.value) };
+            let limit = c.max_uses.map_or_else(|| t.t("staff-coupon-unlimited"), |m| m.to_string());
+            let from = crate::pages::format_time(tz, c.valid_from);
+            let until = crate::pages::format_time(tz, c.valid_until);
+            (c.code, off, from, until, format!("{} / {limit}", c.used), c.per_account)
+        })
+        .collect())
 }
 
 #[derive(Default, Deserialize)]
