@@ -59,7 +59,9 @@ async fn fresh_pg(url: &str) -> String {
 /// started payment `B{i}`.
 async fn seed(core: &Core, n: i64) {
     let mut tx = core.db.begin().await.unwrap();
-    on_tx!(&mut tx, c => sqlx::query("INSERT INTO billing_accounts (id, balance_fen, created_at) VALUES ('ABENCH', 0, 0)").execute(c).await.unwrap().rows_affected());
+    // A customer to tell: each payment applied also queues their notice (mail and in-site).
+    let customer: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO customers (username, username_key, email, email_verified_at, password_hash, age_bracket, lang, created_at) VALUES ('bench', 'bench', 'bench@bench.example', 0, 'x', 'adult', 'zh-CN', 0) RETURNING id").fetch_one(c).await.unwrap());
+    on_tx!(&mut tx, c => sqlx::query("INSERT INTO billing_accounts (id, customer_id, balance_fen, created_at) VALUES ('ABENCH', $1, 0, 0)").bind(customer).execute(c).await.unwrap().rows_affected());
     for i in 0..n {
         let order: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO orders (account_id, kind, months, discount_fen, amount_fen, state, created_at) VALUES ('ABENCH', 'new', 1, 0, 2900, 'pending', 0) RETURNING id").fetch_one(c).await.unwrap());
         let invoice: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO invoices (number, order_id, account_id, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, state, issued_at) VALUES ($1, $2, 'ABENCH', 'bench', '入门型 1核1G', 'Starter 1 vCPU 1 GB', 2900, 0, 2900, 'unpaid', 0) RETURNING id").bind(format!("BENCH-{i}")).bind(order).fetch_one(c).await.unwrap());
@@ -124,6 +126,7 @@ fn main() {
         let repeated = send_all(&client, &urls, concurrency).await;
         assert_eq!(count(&core, "SELECT COUNT(*) FROM payment_callbacks").await, n, "repeats absorbed");
         assert_eq!(count(&core, "SELECT COUNT(*) FROM payments WHERE state = 'paid'").await, n);
+        assert!(count(&core, "SELECT COUNT(*) FROM jobs").await >= n, "a notice queued per payment");
         let db = if std::env::var("LANTIAN_BENCH_PG").is_ok() { "postgres" } else { "sqlite" };
         println!(
             "{db}: {n} notifications, {concurrency} in flight: {fresh:.0}/s processed; duplicates {repeated:.0}/s"

@@ -67,6 +67,8 @@ notice-account-locked-title = Account temporarily locked
 notice-account-locked-body = After several failed sign-ins your account is temporarily locked. If this was not you, consider changing your password.
 notice-service-expiring-title = Service expiring soon
 notice-service-expiring-body = Your service { $service } expires in { $days } days. Renew in time to avoid an interruption.
+notice-invoice-paid-title = Payment received
+notice-invoice-paid-body = Invoice { $number } is paid ({ $amount }). Thank you.
 
 nav-staff-team = Team
 nav-staff-audit = Audit trail

@@ -67,6 +67,8 @@ notice-account-locked-title = 账户已暂时锁定
 notice-account-locked-body = 由于多次登录失败，您的账户已被暂时锁定。如果这不是您本人的操作，建议修改密码。
 notice-service-expiring-title = 服务即将到期
 notice-service-expiring-body = 您的服务 { $service } 将在 { $days } 天后到期，请及时续费，以免服务中断。
+notice-invoice-paid-title = 已收到付款
+notice-invoice-paid-body = 账单 { $number } 已支付（{ $amount }）。感谢您的惠顾。
 
 nav-staff-team = 团队
 nav-staff-audit = 审计日志

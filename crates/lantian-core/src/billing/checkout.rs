@@ -76,8 +76,14 @@ pub async fn checkout(core: &Core, customer_id: i64, input: &CheckoutInput, now:
     let placed = issue(&mut tx, core, order_id, &account, &buyer, (&item_zh, &item_en), price, discount, now).await?;
     if placed.amount_fen == 0 {
         // Fully discounted: nothing to pay, so it is paid now.
-        let due = super::settle::Due { invoice_id: placed.invoice_id, account: &account, amount_fen: 0, top_up: false };
-        super::settle::settle(&mut tx, &due, "balance", now).await?;
+        let due = super::settle::Due {
+            invoice_id: placed.invoice_id,
+            account: &account,
+            amount_fen: 0,
+            top_up: false,
+            customer: Some(customer_id),
+        };
+        super::settle::settle(&mut tx, core, &due, "balance", now).await?;
     }
     tx.commit().await?;
     Ok(placed)

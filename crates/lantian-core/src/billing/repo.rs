@@ -215,17 +215,17 @@ pub async fn all_invoices(
     on_read!(db, c => sqlx::query_as(SQL).bind(state).bind(before_id).bind(limit).fetch_all(c).await)
 }
 
-/// unpaid → paid, once, with its order. False when it was not unpaid (paid already, or
-/// cancelled).
-pub async fn mark_invoice_paid(tx: &mut Tx, id: i64, via: &str, now: UnixMs) -> Result<bool, sqlx::Error> {
+/// unpaid → paid, once, with its order; the invoice's number. None when it was not unpaid
+/// (paid already, or cancelled).
+pub async fn mark_invoice_paid(tx: &mut Tx, id: i64, via: &str, now: UnixMs) -> Result<Option<String>, sqlx::Error> {
     const INVOICE: &str = "UPDATE invoices SET state = 'paid', paid_via = $2, paid_at = $3 \
-         WHERE id = $1 AND state = 'unpaid' RETURNING order_id";
+         WHERE id = $1 AND state = 'unpaid' RETURNING order_id, number";
     const ORDER: &str = "UPDATE orders SET state = 'paid', paid_at = $2 WHERE id = $1 AND state = 'pending'";
-    let order: Option<i64> =
-        on_tx!(tx, c => sqlx::query_scalar(INVOICE).bind(id).bind(via).bind(now).fetch_optional(c).await)?;
-    let Some(order) = order else { return Ok(false) };
+    let paid: Option<(i64, String)> =
+        on_tx!(tx, c => sqlx::query_as(INVOICE).bind(id).bind(via).bind(now).fetch_optional(c).await)?;
+    let Some((order, number)) = paid else { return Ok(None) };
     on_tx!(tx, c => sqlx::query(ORDER).bind(order).bind(now).execute(c).await?.rows_affected());
-    Ok(true)
+    Ok(Some(number))
 }
 
 pub async fn add_invoice_refund(tx: &mut Tx, id: i64, amount_fen: i64) -> Result<bool, sqlx::Error> {

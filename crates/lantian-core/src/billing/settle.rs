@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::repo::{self, LedgerEntry};
 use crate::audit::{self, Event};
-use crate::authz::{Permission, Principal};
+use crate::authz::{Permission, Principal, Subject};
 use crate::catalog::repo as catalog_repo;
 use crate::db::Tx;
+use crate::notify;
 use crate::{Core, Error, Result, UnixMs};
 
 /// An invoice about to be paid, as the caller already read it.
@@ -19,23 +20,31 @@ pub struct Due<'a> {
     pub amount_fen: i64,
     /// A balance top-up: paying it credits the balance.
     pub top_up: bool,
+    /// Who to tell; None once the customer's account was erased.
+    pub customer: Option<i64>,
 }
 
 /// Marks the invoice paid (`via`: `balance` or `gateway`) in the caller's transaction; a paid
 /// top-up credits the balance. False when the invoice was not unpaid: nothing changed.
-pub(crate) async fn settle(tx: &mut Tx, due: &Due<'_>, via: &'static str, now: UnixMs) -> Result<bool> {
-    if !repo::mark_invoice_paid(tx, due.invoice_id, via, now).await? {
+/// The customer is told (a billing notice: e-mail unless they turned it off, and in-site).
+pub(crate) async fn settle(tx: &mut Tx, core: &Core, due: &Due<'_>, via: &'static str, now: UnixMs) -> Result<bool> {
+    let Some(number) = repo::mark_invoice_paid(tx, due.invoice_id, via, now).await? else {
         return Ok(false);
-    }
+    };
     if due.top_up {
         credit(tx, due.account, "top_up", due.amount_fen, Some(due.invoice_id), None, None, now).await?;
+    }
+    if let Some(customer) = due.customer {
+        let amount = format!("¥{}", crate::money::format_yuan(due.amount_fen));
+        let args = [("number".to_string(), number), ("amount".to_string(), amount)].into();
+        notify::notify(tx, core, Subject::customer(customer), notify::Event::InvoicePaid, args, now).await?;
     }
     Ok(true)
 }
 
 /// For payments: settles an invoice paid through the gateway, in the payment's transaction.
-pub async fn settle_paid(tx: &mut Tx, due: &Due<'_>, now: UnixMs) -> Result<bool> {
-    settle(tx, due, "gateway", now).await
+pub async fn settle_paid(tx: &mut Tx, core: &Core, due: &Due<'_>, now: UnixMs) -> Result<bool> {
+    settle(tx, core, due, "gateway", now).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -72,8 +81,14 @@ pub async fn pay_with_balance(core: &Core, customer_id: i64, invoice_id: i64, no
         let amount = -invoice.amount_fen;
         credit(&mut tx, &invoice.account_id, "payment", amount, Some(invoice_id), None, None, now).await?;
     }
-    let due = Due { invoice_id, account: &invoice.account_id, amount_fen: invoice.amount_fen, top_up: false };
-    if !settle(&mut tx, &due, "balance", now).await? {
+    let due = Due {
+        invoice_id,
+        account: &invoice.account_id,
+        amount_fen: invoice.amount_fen,
+        top_up: false,
+        customer: Some(customer_id),
+    };
+    if !settle(&mut tx, core, &due, "balance", now).await? {
         // Paid or cancelled meanwhile: the debit above is rolled back with the transaction.
         return Err(Error::Conflict("invoice-not-unpaid"));
     }

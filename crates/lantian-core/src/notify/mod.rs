@@ -72,15 +72,18 @@ pub enum Event {
     AccountLocked,
     RememberTokenReused,
     ServiceExpiring,
+    InvoicePaid,
 }
 
 impl Event {
-    pub const ALL: [Event; 5] = [
+    pub const ALL: [Event; 7] = [
         Event::PasswordChanged,
         Event::TwoFactorEnabled,
         Event::NewDeviceSignIn,
         Event::AccountLocked,
+        Event::RememberTokenReused,
         Event::ServiceExpiring,
+        Event::InvoicePaid,
     ];
 
     pub fn key(self) -> &'static str {
@@ -91,6 +94,7 @@ impl Event {
             Event::AccountLocked => "account-locked",
             Event::RememberTokenReused => "remember-token-reused",
             Event::ServiceExpiring => "service-expiring",
+            Event::InvoicePaid => "invoice-paid",
         }
     }
 
@@ -102,6 +106,7 @@ impl Event {
             | Event::AccountLocked
             | Event::RememberTokenReused => Class::Security,
             Event::ServiceExpiring => Class::Service,
+            Event::InvoicePaid => Class::Billing,
         }
     }
 
@@ -110,6 +115,7 @@ impl Event {
         match self {
             Event::NewDeviceSignIn => &["device"],
             Event::ServiceExpiring => &["service", "days"],
+            Event::InvoicePaid => &["number", "amount"],
             Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked | Event::RememberTokenReused => &[],
         }
     }

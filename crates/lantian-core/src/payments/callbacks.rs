@@ -97,7 +97,7 @@ async fn record_and_apply(core: &Core, cb: &NewCallback<'_>, n: &Notification, n
     let Some(id) = repo::insert_callback(&mut tx, cb, now).await? else {
         return Ok(());
     };
-    finish(&mut tx, id, n, now).await?;
+    finish(&mut tx, core, id, n, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -131,14 +131,14 @@ pub(crate) async fn process(core: &Core, id: i64, n: &Notification, now: UnixMs)
         // Applied already, or being applied by another worker right now.
         return Ok(());
     }
-    finish(&mut tx, id, n, now).await?;
+    finish(&mut tx, core, id, n, now).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Applies a recorded callback and sets its final state.
-async fn finish(tx: &mut Tx, id: i64, n: &Notification, now: UnixMs) -> Result<()> {
-    let (state, outcome) = apply(tx, n, now).await?;
+async fn finish(tx: &mut Tx, core: &Core, id: i64, n: &Notification, now: UnixMs) -> Result<()> {
+    let (state, outcome) = apply(tx, core, n, now).await?;
     repo::finish_callback(tx, id, state, outcome, now).await?;
     if state == "refused" {
         // Money was taken that we do not book: staff must look (and refund).
@@ -149,7 +149,12 @@ async fn finish(tx: &mut Tx, id: i64, n: &Notification, now: UnixMs) -> Result<(
 }
 
 /// The checks and the booking. Returns the callback's final state and why.
-async fn apply(tx: &mut Tx, n: &Notification, now: UnixMs) -> Result<(&'static str, Option<&'static str>)> {
+async fn apply(
+    tx: &mut Tx,
+    core: &Core,
+    n: &Notification,
+    now: UnixMs,
+) -> Result<(&'static str, Option<&'static str>)> {
     if !n.success {
         return Ok(("ignored", Some("not_success")));
     }
@@ -177,8 +182,9 @@ async fn apply(tx: &mut Tx, n: &Notification, now: UnixMs) -> Result<(&'static s
         account: &p.account_id,
         amount_fen: p.amount_fen,
         top_up: p.order_kind == "top_up",
+        customer: p.customer_id,
     };
-    if !billing::settle_paid(tx, &due, now).await? {
+    if !billing::settle_paid(tx, core, &due, now).await? {
         return Ok(("refused", Some("invoice_already_paid")));
     }
     Ok(("applied", None))

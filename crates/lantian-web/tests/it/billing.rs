@@ -239,6 +239,12 @@ db_test!(clause_c1_5_a_paid_notification_pays_once_and_keeps_only_the_result, |a
     assert!(!kept[0].contains("sign"), "{}", kept[0]);
     assert_eq!(texts(&app, "SELECT state FROM payment_callbacks").await, vec!["applied"]);
     assert_eq!(texts(&app, "SELECT state FROM payments").await, vec!["paid"]);
+    // The customer is told by mail (a billing notice).
+    app.worker().drain().await.unwrap();
+    let to_buyer = |m: &&lantian_fakes::smtp::ReceivedMessage| m.rcpt_to == vec!["buyer_4@mail.example".to_string()];
+    let messages = app.smtp.messages();
+    let mail = messages.iter().filter(to_buyer).find(|m| m.subject.contains("已收到付款")).expect("a payment notice");
+    assert!(mail.text_body.contains("¥29.00") && mail.text_body.contains("LT-2026-000001"), "{}", mail.text_body);
     // No card number or payment password is asked for on any of our pages.
     let page = c.get(app.url(&format!("/account/invoices/{inv}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("已支付") && !page.contains("type=\"password\""));
