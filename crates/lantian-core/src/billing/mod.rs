@@ -30,6 +30,9 @@ use crate::{Core, Error, Result};
 /// Page size of the invoice and ledger lists.
 pub const PAGE: i64 = 20;
 
+/// Page size of the console's billing lists (invoices, callbacks).
+pub const CONSOLE_PAGE: i64 = 50;
+
 /// The billing account of a customer, if they ever checked out: (pseudonym, balance in fen).
 pub async fn account(db: &Db, customer_id: i64) -> Result<Option<(String, i64)>> {
     Ok(repo::account_of(db, customer_id).await?)
@@ -64,7 +67,7 @@ pub async fn invoice_of(db: &Db, customer_id: i64, invoice_id: i64) -> Result<In
 /// The console's invoice list.
 pub async fn all_invoices(db: &Db, who: &Principal, state: Option<&str>, before_id: i64) -> Result<Vec<Invoice>> {
     who.require(Permission::BillingManage)?;
-    Ok(repo::all_invoices(db, state, first_page(before_id), 50).await?)
+    Ok(repo::all_invoices(db, state, first_page(before_id), CONSOLE_PAGE).await?)
 }
 
 pub async fn invoice_for_staff(db: &Db, who: &Principal, invoice_id: i64) -> Result<Invoice> {

@@ -23,7 +23,7 @@ use crate::{Core, Result};
 pub async fn callbacks(core: &Core, who: &Principal, before_id: i64) -> Result<Vec<Callback>> {
     who.require(Permission::BillingManage)?;
     let before = if before_id <= 0 { i64::MAX } else { before_id };
-    Ok(repo::callbacks(&core.db, before, 50).await?)
+    Ok(repo::callbacks(&core.db, before, crate::billing::CONSOLE_PAGE).await?)
 }
 
 /// The payments of an invoice (console and the customer's invoice page).

@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use lantian_core::accounts::{self, Credentials, ProfileInput};
 use lantian_core::apitokens::{self, Scope};
-use lantian_core::authz::SubjectKind;
 use lantian_core::i18n::Lang;
 use lantian_core::phone::PhoneChange;
 use lantian_core::{Error, sessions, totp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::customer;
 use super::me::ApiCaller;
 use crate::AppState;
 use crate::auth::Meta;
@@ -76,14 +76,6 @@ pub async fn token(
     Ok(Json(TokenResponse { token, expires_at }).into_response())
 }
 
-/// The caller, who must be a customer.
-fn customer(c: &ApiCaller) -> Result<i64, WebError> {
-    match c.0.subject.kind {
-        SubjectKind::Customer => Ok(c.0.subject.id),
-        SubjectKind::Staff => Err(WebError(Error::Forbidden)),
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct ProfilePatch {
     /// `zh-CN` or `en`.
@@ -113,10 +105,7 @@ pub async fn patch_me(
     Meta(m): Meta,
     Json(p): Json<ProfilePatch>,
 ) -> Result<Response, WebError> {
-    let id = customer(&caller)?;
-    if !caller.0.allows(Scope::Write) {
-        return Err(WebError(Error::Forbidden));
-    }
+    let id = customer(&caller, Scope::Write)?;
     let now = accounts::profile(&state.core, id).await?;
     let pick = |new: &Option<String>, old: &Option<String>| new.clone().or_else(|| old.clone()).unwrap_or_default();
     let (qq, country, province, city) = (
@@ -158,7 +147,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Vec<SessionOut>>, WebError> {
-    let id = customer(&caller)?;
+    let id = customer(&caller, Scope::Read)?;
     let rows = sessions::list_live(&state.core, accounts::subject(id), state.core.now()).await?;
     Ok(Json(
         rows.into_iter()
@@ -181,10 +170,7 @@ pub async fn end_session(
     caller: ApiCaller,
     Path(sid): Path<i64>,
 ) -> Result<StatusCode, WebError> {
-    let id = customer(&caller)?;
-    if !caller.0.allows(Scope::Write) {
-        return Err(WebError(Error::Forbidden));
-    }
+    let id = customer(&caller, Scope::Write)?;
     let now = state.core.now();
     let own = sessions::list_live(&state.core, accounts::subject(id), now).await?.iter().any(|s| s.id == sid);
     if !own {

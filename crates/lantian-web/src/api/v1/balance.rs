@@ -7,7 +7,8 @@ use lantian_core::billing::{self, LedgerRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::billing::{BeforeQuery, customer, next_before};
+use super::billing::{BeforeQuery, next_before};
+use super::customer;
 use super::me::ApiCaller;
 use crate::AppState;
 use crate::error::WebError;

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use lantian_core::Error;
 use lantian_core::apitokens::Scope;
-use lantian_core::authz::SubjectKind;
 use lantian_core::billing::{self, CheckoutInput, Invoice};
 use lantian_core::catalog::Cycle;
 use lantian_core::payments::gateway::Channel;
@@ -16,18 +15,10 @@ use lantian_core::payments::{self, Mode, Payment, Started};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::customer;
 use super::me::ApiCaller;
 use crate::AppState;
 use crate::error::WebError;
-
-/// The calling customer, whose token has `scope`. Staff tokens are refused: these are a
-/// customer's own records (staff use the console).
-pub(super) fn customer(c: &ApiCaller, scope: Scope) -> Result<i64, WebError> {
-    match c.0.subject.kind {
-        SubjectKind::Customer if c.0.allows(scope) => Ok(c.0.subject.id),
-        _ => Err(WebError(Error::Forbidden)),
-    }
-}
 
 /// Ids arrive unsigned, so a negative one is refused before any lookup; one beyond `i64`
 /// cannot exist.

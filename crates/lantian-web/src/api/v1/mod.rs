@@ -35,6 +35,18 @@ use lantian_core::Error;
 )]
 pub struct ApiDoc;
 
+/// The calling customer, whose token has `scope`. Staff tokens are refused: these are a
+/// customer's own records (staff use the console).
+pub(super) fn customer(
+    c: &me::ApiCaller,
+    scope: lantian_core::apitokens::Scope,
+) -> Result<i64, crate::error::WebError> {
+    match c.0.subject.kind {
+        lantian_core::authz::SubjectKind::Customer if c.0.allows(scope) => Ok(c.0.subject.id),
+        _ => Err(crate::error::WebError(Error::Forbidden)),
+    }
+}
+
 /// Declares the bearer scheme: personal access tokens (`lt_...`) made in the account or console.
 struct BearerAuth;
 

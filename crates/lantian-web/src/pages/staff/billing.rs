@@ -20,10 +20,6 @@ use crate::middleware::RequestContext;
 use crate::pages::billing::{InvoiceView, yuan};
 use crate::pages::{Layout, format_time, older_link, refused, render};
 
-/// The page size of the core's console lists (`all_invoices`, `callbacks`): a full page
-/// means there may be older rows.
-const PAGE: i64 = 50;
-
 const INVOICE_STATES: [&str; 3] = ["unpaid", "paid", "cancelled"];
 
 /// A refused form's message in the member's language. Only refused input is drawn next to
@@ -77,7 +73,7 @@ pub async fn invoices(
     let filter = INVOICE_STATES.into_iter().find(|v| *v == q.state).unwrap_or("");
     let only = Some(filter).filter(|f| !f.is_empty());
     let rows = billing::all_invoices(&state.core.db, &s.principal, only, q.before.unwrap_or(0)).await?;
-    let older = older_link(rows.len() as i64 == PAGE, rows.last().map(|i| i.id), &[("state", filter)]);
+    let older = older_link(rows.len() as i64 == billing::CONSOLE_PAGE, rows.last().map(|i| i.id), &[("state", filter)]);
     let page = InvoicesPage {
         states: INVOICE_STATES.iter().map(|v| (*v, t.t(&format!("invoice-state-{v}")), *v == filter)).collect(),
         invoices: rows.iter().map(|i| InvoiceView::new(i, &t, ctx.lang, tz)).collect(),
@@ -321,7 +317,7 @@ pub async fn callbacks(
     let t = Tr::new(ctx.lang);
     let tz = &state.core.config.business.time_zone;
     let rows = payments::callbacks(&state.core, &s.principal, p.before.unwrap_or(0)).await?;
-    let older = older_link(rows.len() as i64 == PAGE, rows.last().map(|c| c.id), &[]);
+    let older = older_link(rows.len() as i64 == billing::CONSOLE_PAGE, rows.last().map(|c| c.id), &[]);
     let callbacks = rows.into_iter().map(|c| callback_row(c, &t, tz)).collect();
     let l = super::layout(&state, &ctx, &s, "/staff/callbacks").await?;
     Ok(render(&CallbacksPage { t, l, callbacks, older }))
