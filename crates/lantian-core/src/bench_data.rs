@@ -37,10 +37,10 @@ pub async fn generate(core: &Core, scale: u32) -> Result<Generated> {
     Ok(Generated { rows: rows + 1 + bought, session })
 }
 
-/// `n` paid balance top-ups of the customer, each an order, an invoice and a ledger row: the
+/// `n` paid balance top-ups of the customer, each an order, an invoice with its line and a ledger row: the
 /// invoice and ledger pages then list from a long history.
 async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
-    use crate::billing::repo::{self, LedgerEntry, NewInvoice, NewOrder};
+    use crate::billing::repo::{self, LedgerEntry, NewInvoice, NewLine, NewOrder};
     let now = core.now();
     let mut tx = core.db.begin().await?;
     let account = repo::ensure_account(&mut tx, customer_id, "ABENCH0000000", now).await?;
@@ -50,8 +50,8 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
         let number = format!("BENCH-{i:06}");
         let invoice = NewInvoice {
             number: &number,
-            order_id,
             account: &account,
+            kind: "top_up",
             buyer_username: "bench",
             item_zh: "账户余额充值",
             item_en: "Balance top-up",
@@ -60,6 +60,14 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
             amount_fen: 100,
         };
         let invoice_id = repo::insert_invoice(&mut tx, &invoice, now).await?;
+        let line = NewLine {
+            order_id,
+            item_zh: invoice.item_zh.into(),
+            item_en: invoice.item_en.into(),
+            price_fen: 100,
+            discount_fen: 0,
+        };
+        repo::insert_line(&mut tx, invoice_id, &line).await?;
         repo::mark_invoice_paid(&mut tx, invoice_id, "gateway", now).await?;
         let balance_after = repo::move_balance(&mut tx, &account, 100).await?.unwrap_or_default();
         let entry = LedgerEntry {
@@ -74,7 +82,7 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
         repo::insert_ledger(&mut tx, &entry, now).await?;
     }
     tx.commit().await?;
-    Ok(u64::from(n) * 3)
+    Ok(u64::from(n) * 4)
 }
 
 async fn history(core: &Core, scale: u32) -> Result<u64> {

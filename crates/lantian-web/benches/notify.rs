@@ -64,7 +64,8 @@ async fn seed(core: &Core, n: i64) {
     on_tx!(&mut tx, c => sqlx::query("INSERT INTO billing_accounts (id, customer_id, balance_fen, created_at) VALUES ('ABENCH', $1, 0, 0)").bind(customer).execute(c).await.unwrap().rows_affected());
     for i in 0..n {
         let order: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO orders (account_id, kind, months, discount_fen, amount_fen, state, created_at) VALUES ('ABENCH', 'new', 1, 0, 2900, 'pending', 0) RETURNING id").fetch_one(c).await.unwrap());
-        let invoice: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO invoices (number, order_id, account_id, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, state, issued_at) VALUES ($1, $2, 'ABENCH', 'bench', '入门型 1核1G', 'Starter 1 vCPU 1 GB', 2900, 0, 2900, 'unpaid', 0) RETURNING id").bind(format!("BENCH-{i}")).bind(order).fetch_one(c).await.unwrap());
+        let invoice: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO invoices (number, account_id, kind, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, state, issued_at) VALUES ($1, 'ABENCH', 'services', 'bench', '入门型 1核1G', 'Starter 1 vCPU 1 GB', 2900, 0, 2900, 'unpaid', 0) RETURNING id").bind(format!("BENCH-{i}")).fetch_one(c).await.unwrap());
+        on_tx!(&mut tx, c => sqlx::query("INSERT INTO invoice_lines (order_id, invoice_id, item_zh, item_en, price_fen, discount_fen, amount_fen) VALUES ($1, $2, '入门型 1核1G', 'Starter 1 vCPU 1 GB', 2900, 0, 2900)").bind(order).bind(invoice).execute(c).await.unwrap().rows_affected());
         on_tx!(&mut tx, c => sqlx::query("INSERT INTO payments (out_trade_no, invoice_id, channel, amount_fen, state, created_at) VALUES ($1, $2, 'alipay', 2900, 'started', 0)").bind(format!("B{i}")).bind(invoice).execute(c).await.unwrap().rows_affected());
     }
     tx.commit().await.unwrap();

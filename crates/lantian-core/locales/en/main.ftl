@@ -524,3 +524,19 @@ staff-coupons = Coupons
 staff-coupons-none = No coupons yet.
 staff-coupon-used = Used
 staff-coupon-unlimited = no limit
+
+## The cart
+nav-cart = Cart
+cart-title = Cart
+cart-add = Add to cart
+cart-empty = Your cart is empty.
+cart-remove = Remove
+cart-total = Total (before coupon)
+cart-checkout = Check out: one invoice for everything
+cart-item-unavailable = No longer offered like this
+cart-remove-unavailable = Remove the items that are no longer offered to check out.
+invoice-order = Order
+invoice-line-amount = Amount
+invalid-cart-empty = The cart is empty.
+invalid-cart-full = A cart holds at most 10 servers; check out or remove some first.
+invalid-cart-changed = The cart changed while you were checking out; look at it again.

@@ -524,3 +524,19 @@ staff-coupons = 优惠码
 staff-coupons-none = 暂无优惠码。
 staff-coupon-used = 已使用
 staff-coupon-unlimited = 不限
+
+## The cart
+nav-cart = 购物车
+cart-title = 购物车
+cart-add = 加入购物车
+cart-empty = 购物车是空的。
+cart-remove = 移除
+cart-total = 合计（未计优惠）
+cart-checkout = 结算：所有商品合并为一张账单
+cart-item-unavailable = 已不再按此配置销售
+cart-remove-unavailable = 请先移除已不再销售的商品，再结算。
+invoice-order = 订单
+invoice-line-amount = 金额
+invalid-cart-empty = 购物车是空的。
+invalid-cart-full = 购物车最多放 10 台服务器；请先结算或移除一些。
+invalid-cart-changed = 结算期间购物车有变动，请重新查看。

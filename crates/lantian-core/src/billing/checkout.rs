@@ -1,79 +1,156 @@
-//! Checkout: the gate (verified e-mail, real name where the region needs it, no minor without
-//! a guardian's consent), stock, coupon, then the order and its invoice in one transaction.
+//! Checkout: the gate (verified e-mail, real name where a region needs it, no minor without a
+//! guardian's consent), stock, coupon, then the orders (one per server) and their invoice in
+//! one transaction.
 
 use rand::Rng;
 
-use super::repo::{self, Buyer, NewInvoice, NewOrder};
-use crate::catalog::{self, Cycle, repo as catalog_repo};
+use super::repo::{self, Buyer, NewInvoice, NewLine, NewOrder};
+use crate::catalog::{self, Cycle, Offer, Region, repo as catalog_repo};
 use crate::db::Tx;
 use crate::{Core, Error, Result, UnixMs};
 
-/// What the customer chose.
-#[derive(Debug, Clone)]
-pub struct CheckoutInput {
+/// One server as the customer configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
     pub plan_id: i64,
     pub region_id: i64,
     pub cycle: Cycle,
     pub os_image: String,
-    /// As typed; empty for none.
+}
+
+/// What the customer checks out: the servers, and a coupon code as typed (empty for none).
+#[derive(Debug, Clone)]
+pub struct CheckoutInput {
+    pub items: Vec<Item>,
     pub coupon: String,
 }
 
-/// The order placed and its invoice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The invoice issued and its orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {
-    pub order_id: i64,
+    pub order_ids: Vec<i64>,
     pub invoice_id: i64,
     pub amount_fen: i64,
 }
 
+/// The most servers one checkout (and one cart) can hold.
+pub const MAX_ITEMS: usize = 10;
+
 /// The smallest and largest balance top-up, in fen.
 pub const TOP_UP_RANGE: std::ops::RangeInclusive<i64> = 100..=5_000_000;
 
-/// Places an order for a server and issues its invoice.
+/// An item checked against the catalog, with its current price.
+pub(super) struct Priced<'a> {
+    item: &'a Item,
+    offer: &'a Offer,
+    region: &'a Region,
+    price_fen: i64,
+}
+
+impl Priced<'_> {
+    pub(super) fn price_fen(&self) -> i64 {
+        self.price_fen
+    }
+
+    /// How many more servers of the plan the region can take.
+    pub(super) fn in_stock(&self) -> i64 {
+        self.offer.available_in(self.region.id)
+    }
+}
+
+/// The catalog as checkout reads it, before its transaction: reading through the pool while
+/// holding a transaction's connection could exhaust the pool under concurrent checkouts.
+pub(super) struct Catalog {
+    offers: Vec<Offer>,
+    regions: Vec<Region>,
+}
+
+impl Catalog {
+    pub(super) async fn load(core: &Core) -> Result<Catalog> {
+        let offers = catalog::plans::offers(&core.db, true).await?;
+        let regions = catalog::list_regions(&core.db, 0, 1000).await?;
+        Ok(Catalog { offers, regions })
+    }
+
+    /// Checks every item against the catalog: an active plan, a price for the cycle, an
+    /// offered image, a known region.
+    pub(super) fn price<'a>(&'a self, items: &'a [Item]) -> Result<Vec<Priced<'a>>> {
+        items.iter().map(|item| self.price_one(item)).collect()
+    }
+
+    pub(super) fn price_one<'a>(&'a self, item: &'a Item) -> Result<Priced<'a>> {
+        let offer = self.offers.iter().find(|o| o.plan.id == item.plan_id && o.plan.active).ok_or(Error::NotFound)?;
+        let region = self.regions.iter().find(|r| r.id == item.region_id).ok_or(Error::NotFound)?;
+        let price_fen = offer.price(item.cycle).ok_or(Error::validation("cycle", "cycle-unavailable"))?;
+        if !offer.plan.images().any(|i| i == item.os_image) {
+            return Err(Error::validation("os_image", "image-unavailable"));
+        }
+        Ok(Priced { item, offer, region, price_fen })
+    }
+}
+
+/// Places the orders for the servers and issues one invoice for them.
 pub async fn checkout(core: &Core, customer_id: i64, input: &CheckoutInput, now: UnixMs) -> Result<Placed> {
-    let offer = catalog::plans::offer(&core.db, input.plan_id).await?;
-    let region = catalog::region(&core.db, input.region_id).await?;
-    if !offer.plan.active {
-        return Err(Error::NotFound);
-    }
-    let price = offer.price(input.cycle).ok_or(Error::validation("cycle", "cycle-unavailable"))?;
-    if !offer.plan.images().any(|i| i == input.os_image) {
-        return Err(Error::validation("os_image", "image-unavailable"));
-    }
+    let catalog = Catalog::load(core).await?;
+    let priced = catalog.price(&input.items)?;
     let mut tx = core.db.begin().await?;
-    let buyer = repo::buyer(&mut tx, customer_id).await?.ok_or(Error::NotFound)?;
-    may_buy(&buyer, region.real_name_required)?;
-    if !catalog_repo::take_stock(&mut tx, offer.plan.id, region.id).await? {
-        return Err(Error::validation("region_id", "out-of-stock"));
+    let placed = place(&mut tx, core, customer_id, &priced, &input.coupon, now).await?;
+    tx.commit().await?;
+    Ok(placed)
+}
+
+/// Checkout in the caller's transaction (the cart also empties itself in it).
+pub(super) async fn place(
+    tx: &mut Tx,
+    core: &Core,
+    customer_id: i64,
+    priced: &[Priced<'_>],
+    coupon: &str,
+    now: UnixMs,
+) -> Result<Placed> {
+    if priced.is_empty() {
+        return Err(Error::validation("cart", "cart-empty"));
     }
-    let account = repo::ensure_account(&mut tx, customer_id, &new_account_id(), now).await?;
-    let coupon = match input.coupon.trim() {
+    if priced.len() > MAX_ITEMS {
+        return Err(Error::validation("cart", "cart-full"));
+    }
+    let buyer = repo::buyer(tx, customer_id).await?.ok_or(Error::NotFound)?;
+    may_buy(&buyer, priced.iter().any(|p| p.region.real_name_required))?;
+    for p in priced {
+        if !catalog_repo::take_stock(tx, p.offer.plan.id, p.region.id).await? {
+            return Err(Error::validation("region_id", "out-of-stock"));
+        }
+    }
+    let account = repo::ensure_account(tx, customer_id, &new_account_id(), now).await?;
+    let coupon = match coupon.trim() {
         "" => None,
-        code => Some(redeem(&mut tx, &code.to_ascii_uppercase(), &account, now).await?),
+        code => Some(redeem(tx, &code.to_ascii_uppercase(), &account, now).await?),
     };
-    let discount = coupon.as_ref().map_or(0, |c| discount_of(c, price));
-    let order = NewOrder {
-        account: &account,
-        kind: "new",
-        plan_id: Some(offer.plan.id),
-        region_id: Some(region.id),
-        os_image: Some(&input.os_image),
-        cycle: Some(input.cycle.as_str()),
-        months: input.cycle.months(),
-        coupon_id: coupon.as_ref().map(|c| c.id),
-        discount_fen: discount,
-        amount_fen: price - discount,
-    };
-    let order_id = repo::insert_order(&mut tx, &order, now).await?;
-    if let Some(c) = &coupon {
-        repo::insert_coupon_use(&mut tx, c.id, &account, order_id, now).await?;
+    let prices: Vec<i64> = priced.iter().map(|p| p.price_fen).collect();
+    let discounts = coupon.as_ref().map_or_else(|| vec![0; prices.len()], |c| discounts_of(c, &prices));
+    let mut lines = Vec::with_capacity(priced.len());
+    for (p, discount) in priced.iter().zip(discounts) {
+        let order = NewOrder {
+            account: &account,
+            kind: "new",
+            plan_id: Some(p.offer.plan.id),
+            region_id: Some(p.region.id),
+            os_image: Some(&p.item.os_image),
+            cycle: Some(p.item.cycle.as_str()),
+            months: p.item.cycle.months(),
+            coupon_id: coupon.as_ref().filter(|_| discount > 0).map(|c| c.id),
+            discount_fen: discount,
+            amount_fen: p.price_fen - discount,
+        };
+        let order_id = repo::insert_order(tx, &order, now).await?;
+        let (item_zh, item_en) = describe(p);
+        lines.push(NewLine { order_id, item_zh, item_en, price_fen: p.price_fen, discount_fen: discount });
     }
-    let months = input.cycle.months();
-    let item_zh = format!("{} · {} · {months} 个月 · {}", offer.plan.name_zh, region.name_zh, input.os_image);
-    let month_en = if months == 1 { "month" } else { "months" };
-    let item_en = format!("{} · {} · {months} {month_en} · {}", offer.plan.name_en, region.name_en, input.os_image);
-    let placed = issue(&mut tx, core, order_id, &account, &buyer, (&item_zh, &item_en), price, discount, now).await?;
+    if let Some(c) = &coupon {
+        // One use per checkout, named by its first order.
+        repo::insert_coupon_use(tx, c.id, &account, lines[0].order_id, now).await?;
+    }
+    let placed = issue(tx, core, &account, &buyer, "services", &lines, now).await?;
     if placed.amount_fen == 0 {
         // Fully discounted: nothing to pay, so it is paid now.
         let due = super::settle::Due {
@@ -83,10 +160,19 @@ pub async fn checkout(core: &Core, customer_id: i64, input: &CheckoutInput, now:
             top_up: false,
             customer: Some(customer_id),
         };
-        super::settle::settle(&mut tx, core, &due, "balance", now).await?;
+        super::settle::settle(tx, core, &due, "balance", now).await?;
     }
-    tx.commit().await?;
     Ok(placed)
+}
+
+/// The line's text in both languages: plan · region · duration · image.
+pub(super) fn describe(p: &Priced<'_>) -> (String, String) {
+    let months = p.item.cycle.months();
+    let (plan, region, image) = (&p.offer.plan, p.region, &p.item.os_image);
+    let zh = format!("{} · {} · {months} 个月 · {image}", plan.name_zh, region.name_zh);
+    let month_en = if months == 1 { "month" } else { "months" };
+    let en = format!("{} · {} · {months} {month_en} · {image}", plan.name_en, region.name_en);
+    (zh, en)
 }
 
 /// An order that adds `amount_fen` to the balance once its invoice is paid through the gateway.
@@ -98,10 +184,15 @@ pub async fn top_up(core: &Core, customer_id: i64, amount_fen: i64, now: UnixMs)
     let buyer = repo::buyer(&mut tx, customer_id).await?.ok_or(Error::NotFound)?;
     may_buy(&buyer, false)?;
     let account = repo::ensure_account(&mut tx, customer_id, &new_account_id(), now).await?;
-    let order = NewOrder::top_up(&account, amount_fen);
-    let order_id = repo::insert_order(&mut tx, &order, now).await?;
-    let items = ("账户余额充值", "Balance top-up");
-    let placed = issue(&mut tx, core, order_id, &account, &buyer, items, amount_fen, 0, now).await?;
+    let order_id = repo::insert_order(&mut tx, &NewOrder::top_up(&account, amount_fen), now).await?;
+    let line = NewLine {
+        order_id,
+        item_zh: "账户余额充值".into(),
+        item_en: "Balance top-up".into(),
+        price_fen: amount_fen,
+        discount_fen: 0,
+    };
+    let placed = issue(&mut tx, core, &account, &buyer, "top_up", &[line], now).await?;
     tx.commit().await?;
     Ok(placed)
 }
@@ -122,16 +213,14 @@ fn may_buy(buyer: &Buyer, real_name_required: bool) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Issues the invoice of `lines` with a gap-free number and the buyer's snapshot.
 async fn issue(
     tx: &mut Tx,
     core: &Core,
-    order_id: i64,
     account: &str,
     buyer: &Buyer,
-    (item_zh, item_en): (&str, &str),
-    price_fen: i64,
-    discount_fen: i64,
+    kind: &'static str,
+    lines: &[NewLine],
     now: UnixMs,
 ) -> Result<Placed> {
     // Numbered per year of China Standard Time, where the business keeps its books.
@@ -139,20 +228,35 @@ async fn issue(
     let prefix = &core.config.billing.invoice_prefix;
     let n = repo::next_number(tx, &format!("invoice:{year}")).await?;
     let number = format!("{prefix}-{year}-{n:06}");
-    let amount_fen = price_fen - discount_fen;
+    let (item_zh, item_en) = summary(lines);
+    let price_fen = lines.iter().map(|l| l.price_fen).sum();
+    let discount_fen = lines.iter().map(|l| l.discount_fen).sum();
     let invoice = NewInvoice {
         number: &number,
-        order_id,
         account,
+        kind,
         buyer_username: &buyer.username,
-        item_zh,
-        item_en,
+        item_zh: &item_zh,
+        item_en: &item_en,
         price_fen,
         discount_fen,
-        amount_fen,
+        amount_fen: price_fen - discount_fen,
     };
     let invoice_id = repo::insert_invoice(tx, &invoice, now).await?;
-    Ok(Placed { order_id, invoice_id, amount_fen })
+    for line in lines {
+        repo::insert_line(tx, invoice_id, line).await?;
+    }
+    let order_ids = lines.iter().map(|l| l.order_id).collect();
+    Ok(Placed { order_ids, invoice_id, amount_fen: invoice.amount_fen })
+}
+
+/// What lists show of an invoice: its only line, or the first and how many more.
+fn summary(lines: &[NewLine]) -> (String, String) {
+    let first = &lines[0];
+    match lines.len() {
+        1 => (first.item_zh.clone(), first.item_en.clone()),
+        n => (format!("{} 等 {n} 项", first.item_zh), format!("{} and {} more", first.item_en, n - 1)),
+    }
 }
 
 async fn redeem(tx: &mut Tx, code: &str, account: &str, now: UnixMs) -> Result<repo::Coupon> {
@@ -163,11 +267,22 @@ async fn redeem(tx: &mut Tx, code: &str, account: &str, now: UnixMs) -> Result<r
     Ok(coupon)
 }
 
-/// Percent coupons round the discount down to the fen; fixed ones never exceed the price.
-fn discount_of(coupon: &repo::Coupon, price: i64) -> i64 {
+/// The discount of each price. Percent coupons take that share of every line, rounded down to
+/// the fen; a fixed coupon is spent line by line and never exceeds what is bought.
+fn discounts_of(coupon: &repo::Coupon, prices: &[i64]) -> Vec<i64> {
     match coupon.kind.as_str() {
-        "percent" => price * coupon.value.clamp(0, 100) / 100,
-        _ => coupon.value.min(price),
+        "percent" => prices.iter().map(|p| p * coupon.value.clamp(0, 100) / 100).collect(),
+        _ => {
+            let mut left = coupon.value;
+            prices
+                .iter()
+                .map(|p| {
+                    let d = left.min(*p);
+                    left -= d;
+                    d
+                })
+                .collect()
+        }
     }
 }
 
@@ -186,11 +301,11 @@ mod tests {
     #[test]
     fn discounts_round_down_and_never_exceed_the_price() {
         let c = |kind: &str, value| repo::Coupon { id: 1, kind: kind.into(), value, per_account: 1 };
-        assert_eq!(discount_of(&c("percent", 15), 2900), 435);
-        assert_eq!(discount_of(&c("percent", 33), 1001), 330);
-        assert_eq!(discount_of(&c("percent", 100), 2900), 2900);
-        assert_eq!(discount_of(&c("fixed", 500), 2900), 500);
-        assert_eq!(discount_of(&c("fixed", 5000), 2900), 2900);
+        assert_eq!(discounts_of(&c("percent", 15), &[2900]), [435]);
+        assert_eq!(discounts_of(&c("percent", 33), &[1001, 2900]), [330, 957]);
+        assert_eq!(discounts_of(&c("percent", 100), &[2900]), [2900]);
+        assert_eq!(discounts_of(&c("fixed", 500), &[2900, 2900]), [500, 0]);
+        assert_eq!(discounts_of(&c("fixed", 5000), &[2900, 2900, 100]), [2900, 2100, 0]);
         assert!(new_account_id().starts_with('A') && new_account_id().len() == 13);
     }
 }

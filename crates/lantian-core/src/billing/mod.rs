@@ -5,6 +5,7 @@
 //! pseudonymous billing account rather than the customer (ARCHITECTURE §5), so they can be kept
 //! after the customer's account is erased. Money is integer fen throughout (`crate::money`).
 
+mod cart;
 mod checkout;
 mod coupons;
 pub(crate) mod repo;
@@ -14,9 +15,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use checkout::{CheckoutInput, Placed, checkout, top_up};
+pub use cart::{CartLine, add as add_to_cart, cart, checkout_cart, remove as remove_from_cart};
+pub use checkout::{CheckoutInput, Item, MAX_ITEMS, Placed, checkout, top_up};
 pub use coupons::{CouponInput, coupons, create_coupon};
-pub use repo::{CouponRow, Invoice, LedgerRow};
+pub use repo::{CouponRow, Invoice, InvoiceLine, LedgerRow};
 pub use settle::{
     CancelUnpaid, Due, adjust_balance, cancel_order, cancel_stale_orders, checked_reason, pay_with_balance,
     refund_to_balance, settle_paid,
@@ -62,6 +64,11 @@ pub async fn invoice_of(db: &Db, customer_id: i64, invoice_id: i64) -> Result<In
         Some((account, _)) if account == invoice.account_id => Ok(invoice),
         _ => Err(Error::NotFound),
     }
+}
+
+/// The lines of an invoice the caller may already see (checked by `invoice_of` or staff).
+pub async fn lines(db: &Db, invoice_id: i64) -> Result<Vec<InvoiceLine>> {
+    Ok(repo::lines(db, invoice_id).await?)
 }
 
 /// The console's invoice list.

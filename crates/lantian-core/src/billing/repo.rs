@@ -138,8 +138,9 @@ pub async fn insert_order(tx: &mut Tx, o: &NewOrder<'_>, now: UnixMs) -> Result<
 
 pub struct NewInvoice<'a> {
     pub number: &'a str,
-    pub order_id: i64,
     pub account: &'a str,
+    /// `services` or `top_up`.
+    pub kind: &'static str,
     pub buyer_username: &'a str,
     pub item_zh: &'a str,
     pub item_en: &'a str,
@@ -149,21 +150,41 @@ pub struct NewInvoice<'a> {
 }
 
 pub async fn insert_invoice(tx: &mut Tx, i: &NewInvoice<'_>, now: UnixMs) -> Result<i64, sqlx::Error> {
-    const SQL: &str = "INSERT INTO invoices (number, order_id, account_id, buyer_username, item_zh, item_en, price_fen, \
+    const SQL: &str = "INSERT INTO invoices (number, account_id, kind, buyer_username, item_zh, item_en, price_fen, \
          discount_fen, amount_fen, state, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unpaid', $10) \
          RETURNING id";
     on_tx!(tx, c => sqlx::query_scalar(SQL)
-        .bind(i.number).bind(i.order_id).bind(i.account).bind(i.buyer_username).bind(i.item_zh).bind(i.item_en)
+        .bind(i.number).bind(i.account).bind(i.kind).bind(i.buyer_username).bind(i.item_zh).bind(i.item_en)
         .bind(i.price_fen).bind(i.discount_fen).bind(i.amount_fen).bind(now)
         .fetch_one(c).await)
+}
+
+/// One order on an invoice, as issued.
+pub struct NewLine {
+    pub order_id: i64,
+    pub item_zh: String,
+    pub item_en: String,
+    pub price_fen: i64,
+    pub discount_fen: i64,
+}
+
+pub async fn insert_line(tx: &mut Tx, invoice_id: i64, l: &NewLine) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO invoice_lines (order_id, invoice_id, item_zh, item_en, price_fen, discount_fen, \
+         amount_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_tx!(tx, c => sqlx::query(SQL)
+        .bind(l.order_id).bind(invoice_id).bind(&l.item_zh).bind(&l.item_en).bind(l.price_fen).bind(l.discount_fen)
+        .bind(l.price_fen - l.discount_fen)
+        .execute(c).await?.rows_affected());
+    Ok(())
 }
 
 #[derive(Debug, Clone, FromRow, Serialize)]
 pub struct Invoice {
     pub id: i64,
     pub number: String,
-    pub order_id: i64,
     pub account_id: String,
+    /// `services` or `top_up`.
+    pub kind: String,
     pub buyer_username: String,
     pub item_zh: String,
     pub item_en: String,
@@ -176,30 +197,28 @@ pub struct Invoice {
     pub issued_at: UnixMs,
     pub paid_at: Option<UnixMs>,
     pub cancelled_at: Option<UnixMs>,
-    pub order_kind: String,
 }
 
 macro_rules! invoice_select {
     () => {
-        "SELECT i.id, i.number, i.order_id, i.account_id, i.buyer_username, i.item_zh, i.item_en, i.price_fen, \
-         i.discount_fen, i.amount_fen, i.state, i.paid_via, i.refunded_fen, i.issued_at, i.paid_at, i.cancelled_at, \
-         o.kind AS order_kind FROM invoices i JOIN orders o ON o.id = i.order_id"
+        "SELECT id, number, account_id, kind, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, \
+         state, paid_via, refunded_fen, issued_at, paid_at, cancelled_at FROM invoices"
     };
 }
 
 pub async fn invoice(db: &Db, id: i64) -> Result<Option<Invoice>, sqlx::Error> {
-    const SQL: &str = concat!(invoice_select!(), " WHERE i.id = $1");
+    const SQL: &str = concat!(invoice_select!(), " WHERE id = $1");
     on_read!(db, c => sqlx::query_as(SQL).bind(id).fetch_optional(c).await)
 }
 
 pub async fn invoice_in(tx: &mut Tx, id: i64) -> Result<Option<Invoice>, sqlx::Error> {
-    const SQL: &str = concat!(invoice_select!(), " WHERE i.id = $1");
+    const SQL: &str = concat!(invoice_select!(), " WHERE id = $1");
     on_tx!(tx, c => sqlx::query_as(SQL).bind(id).fetch_optional(c).await)
 }
 
 /// One page of an account's invoices, newest first (one query, whatever the account's size).
 pub async fn invoice_page(db: &Db, account: &str, before_id: i64, limit: i64) -> Result<Vec<Invoice>, sqlx::Error> {
-    const SQL: &str = concat!(invoice_select!(), " WHERE i.account_id = $1 AND i.id < $2 ORDER BY i.id DESC LIMIT $3");
+    const SQL: &str = concat!(invoice_select!(), " WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
     on_read!(db, c => sqlx::query_as(SQL).bind(account).bind(before_id).bind(limit).fetch_all(c).await)
 }
 
@@ -211,21 +230,43 @@ pub async fn all_invoices(
     limit: i64,
 ) -> Result<Vec<Invoice>, sqlx::Error> {
     const SQL: &str =
-        concat!(invoice_select!(), " WHERE ($1 IS NULL OR i.state = $1) AND i.id < $2 ORDER BY i.id DESC LIMIT $3");
+        concat!(invoice_select!(), " WHERE ($1 IS NULL OR state = $1) AND id < $2 ORDER BY id DESC LIMIT $3");
     on_read!(db, c => sqlx::query_as(SQL).bind(state).bind(before_id).bind(limit).fetch_all(c).await)
 }
 
-/// unpaid → paid, once, with its order; the invoice's number. None when it was not unpaid
+/// A line of an issued invoice: one order.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct InvoiceLine {
+    pub order_id: i64,
+    pub item_zh: String,
+    pub item_en: String,
+    pub price_fen: i64,
+    pub discount_fen: i64,
+    pub amount_fen: i64,
+    /// The order's state: `pending`, `paid` or `cancelled`.
+    pub state: String,
+    pub months: i64,
+}
+
+pub async fn lines(db: &Db, invoice_id: i64) -> Result<Vec<InvoiceLine>, sqlx::Error> {
+    const SQL: &str = "SELECT l.order_id, l.item_zh, l.item_en, l.price_fen, l.discount_fen, l.amount_fen, o.state, \
+         o.months FROM invoice_lines l JOIN orders o ON o.id = l.order_id WHERE l.invoice_id = $1 ORDER BY l.order_id";
+    on_read!(db, c => sqlx::query_as(SQL).bind(invoice_id).fetch_all(c).await)
+}
+
+/// unpaid → paid, once, with its orders; the invoice's number. None when it was not unpaid
 /// (paid already, or cancelled).
 pub async fn mark_invoice_paid(tx: &mut Tx, id: i64, via: &str, now: UnixMs) -> Result<Option<String>, sqlx::Error> {
     const INVOICE: &str = "UPDATE invoices SET state = 'paid', paid_via = $2, paid_at = $3 \
-         WHERE id = $1 AND state = 'unpaid' RETURNING order_id, number";
-    const ORDER: &str = "UPDATE orders SET state = 'paid', paid_at = $2 WHERE id = $1 AND state = 'pending'";
-    let paid: Option<(i64, String)> =
-        on_tx!(tx, c => sqlx::query_as(INVOICE).bind(id).bind(via).bind(now).fetch_optional(c).await)?;
-    let Some((order, number)) = paid else { return Ok(None) };
-    on_tx!(tx, c => sqlx::query(ORDER).bind(order).bind(now).execute(c).await?.rows_affected());
-    Ok(Some(number))
+         WHERE id = $1 AND state = 'unpaid' RETURNING number";
+    const ORDERS: &str = "UPDATE orders SET state = 'paid', paid_at = $2 \
+         WHERE id IN (SELECT order_id FROM invoice_lines WHERE invoice_id = $1) AND state = 'pending'";
+    let paid: Option<String> =
+        on_tx!(tx, c => sqlx::query_scalar(INVOICE).bind(id).bind(via).bind(now).fetch_optional(c).await)?;
+    if paid.is_some() {
+        on_tx!(tx, c => sqlx::query(ORDERS).bind(id).bind(now).execute(c).await?.rows_affected());
+    }
+    Ok(paid)
 }
 
 pub async fn add_invoice_refund(tx: &mut Tx, id: i64, amount_fen: i64) -> Result<bool, sqlx::Error> {
@@ -243,23 +284,24 @@ pub struct PendingOrder {
     pub coupon_id: Option<i64>,
 }
 
-/// pending → cancelled with its invoice; the order, or None when it was not pending.
-pub async fn cancel_order(tx: &mut Tx, order_id: i64, now: UnixMs) -> Result<Option<PendingOrder>, sqlx::Error> {
-    const ORDER: &str = "UPDATE orders SET state = 'cancelled', cancelled_at = $2 WHERE id = $1 AND state = 'pending' \
-         RETURNING id, plan_id, region_id, coupon_id";
+/// unpaid → cancelled with its pending orders; the orders, or None when it was not unpaid.
+pub async fn cancel_invoice(tx: &mut Tx, id: i64, now: UnixMs) -> Result<Option<Vec<PendingOrder>>, sqlx::Error> {
     const INVOICE: &str =
-        "UPDATE invoices SET state = 'cancelled', cancelled_at = $2 WHERE order_id = $1 AND state = 'unpaid'";
-    let order: Option<PendingOrder> =
-        on_tx!(tx, c => sqlx::query_as(ORDER).bind(order_id).bind(now).fetch_optional(c).await)?;
-    if order.is_some() {
-        on_tx!(tx, c => sqlx::query(INVOICE).bind(order_id).bind(now).execute(c).await?.rows_affected());
+        "UPDATE invoices SET state = 'cancelled', cancelled_at = $2 WHERE id = $1 AND state = 'unpaid'";
+    const ORDERS: &str = "UPDATE orders SET state = 'cancelled', cancelled_at = $2 \
+         WHERE id IN (SELECT order_id FROM invoice_lines WHERE invoice_id = $1) AND state = 'pending' \
+         RETURNING id, plan_id, region_id, coupon_id";
+    let n = on_tx!(tx, c => sqlx::query(INVOICE).bind(id).bind(now).execute(c).await?.rows_affected());
+    if n == 0 {
+        return Ok(None);
     }
-    Ok(order)
+    let orders = on_tx!(tx, c => sqlx::query_as(ORDERS).bind(id).bind(now).fetch_all(c).await)?;
+    Ok(Some(orders))
 }
 
-pub async fn stale_pending_orders(db: &Db, created_before: UnixMs, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT id FROM orders WHERE state = 'pending' AND created_at < $1 ORDER BY id LIMIT $2";
-    on_read!(db, c => sqlx::query_scalar(SQL).bind(created_before).bind(limit).fetch_all(c).await)
+pub async fn stale_unpaid_invoices(db: &Db, issued_before: UnixMs, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT id FROM invoices WHERE state = 'unpaid' AND issued_at < $1 ORDER BY id LIMIT $2";
+    on_read!(db, c => sqlx::query_scalar(SQL).bind(issued_before).bind(limit).fetch_all(c).await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -294,12 +336,15 @@ pub async fn insert_coupon_use(
     Ok(())
 }
 
-/// A cancelled order gives its coupon use back.
+/// A cancelled order gives back the coupon use it holds (a checkout's use is named by its
+/// first order; the others hold none).
 pub async fn release_coupon(tx: &mut Tx, coupon_id: i64, order_id: i64) -> Result<(), sqlx::Error> {
     const USES: &str = "DELETE FROM coupon_uses WHERE order_id = $1";
     const COUPON: &str = "UPDATE coupons SET used = used - 1 WHERE id = $1 AND used > 0";
-    on_tx!(tx, c => sqlx::query(USES).bind(order_id).execute(c).await?.rows_affected());
-    on_tx!(tx, c => sqlx::query(COUPON).bind(coupon_id).execute(c).await?.rows_affected());
+    let released = on_tx!(tx, c => sqlx::query(USES).bind(order_id).execute(c).await?.rows_affected());
+    if released > 0 {
+        on_tx!(tx, c => sqlx::query(COUPON).bind(coupon_id).execute(c).await?.rows_affected());
+    }
     Ok(())
 }
 
@@ -347,4 +392,47 @@ pub async fn coupons(db: &Db, limit: i64) -> Result<Vec<CouponRow>, sqlx::Error>
     const SQL: &str = "SELECT id, code, kind, value, valid_from, valid_until, max_uses, per_account, used \
          FROM coupons ORDER BY id DESC LIMIT $1";
     on_read!(db, c => sqlx::query_as(SQL).bind(limit).fetch_all(c).await)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CartRow {
+    pub id: i64,
+    pub plan_id: i64,
+    pub region_id: i64,
+    pub cycle: String,
+    pub os_image: String,
+}
+
+pub async fn cart(db: &Db, customer_id: i64) -> Result<Vec<CartRow>, sqlx::Error> {
+    const SQL: &str =
+        "SELECT id, plan_id, region_id, cycle, os_image FROM cart_items WHERE customer_id = $1 ORDER BY id";
+    on_read!(db, c => sqlx::query_as(SQL).bind(customer_id).fetch_all(c).await)
+}
+
+/// Adds an item unless the cart already holds `max`; false when full. (Two racing additions on
+/// PostgreSQL may both pass the count; checkout itself refuses more than `max` items.)
+pub async fn add_to_cart(
+    tx: &mut Tx,
+    customer_id: i64,
+    row: &CartRow,
+    max: i64,
+    now: UnixMs,
+) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "INSERT INTO cart_items (customer_id, plan_id, region_id, cycle, os_image, added_at) \
+         SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM cart_items WHERE customer_id = $1) < $7";
+    let n = on_tx!(tx, c => sqlx::query(SQL)
+        .bind(customer_id).bind(row.plan_id).bind(row.region_id).bind(&row.cycle).bind(&row.os_image).bind(now)
+        .bind(max)
+        .execute(c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Removes items of this customer's cart; how many went.
+pub async fn remove_from_cart(tx: &mut Tx, customer_id: i64, ids: &[i64]) -> Result<usize, sqlx::Error> {
+    const SQL: &str = "DELETE FROM cart_items WHERE customer_id = $1 AND id = $2";
+    let mut removed = 0;
+    for id in ids {
+        removed += on_tx!(tx, c => sqlx::query(SQL).bind(customer_id).bind(*id).execute(c).await?.rows_affected());
+    }
+    Ok(removed as usize)
 }

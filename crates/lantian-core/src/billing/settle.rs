@@ -73,7 +73,7 @@ pub async fn pay_with_balance(core: &Core, customer_id: i64, invoice_id: i64, no
     if invoice.state != "unpaid" {
         return Err(Error::Conflict("invoice-not-unpaid"));
     }
-    if invoice.order_kind == "top_up" {
+    if invoice.kind == "top_up" {
         return Err(Error::validation("invoice", "top-up-needs-gateway"));
     }
     let mut tx = core.db.begin().await?;
@@ -96,25 +96,27 @@ pub async fn pay_with_balance(core: &Core, customer_id: i64, invoice_id: i64, no
     Ok(())
 }
 
-/// The customer withdraws their own unpaid order.
+/// The customer withdraws their own unpaid invoice and its orders.
 pub async fn cancel_order(core: &Core, customer_id: i64, invoice_id: i64, now: UnixMs) -> Result<()> {
-    let invoice = super::invoice_of(&core.db, customer_id, invoice_id).await?;
+    super::invoice_of(&core.db, customer_id, invoice_id).await?;
     let mut tx = core.db.begin().await?;
-    if !cancel_in(&mut tx, invoice.order_id, now).await? {
+    if !cancel_in(&mut tx, invoice_id, now).await? {
         return Err(Error::Conflict("invoice-not-unpaid"));
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Cancels a pending order: its invoice too, its server back in stock, its coupon use back.
-async fn cancel_in(tx: &mut Tx, order_id: i64, now: UnixMs) -> Result<bool> {
-    let Some(order) = repo::cancel_order(tx, order_id, now).await? else { return Ok(false) };
-    if let (Some(plan), Some(region)) = (order.plan_id, order.region_id) {
-        catalog_repo::give_back_stock(tx, plan, region).await?;
-    }
-    if let Some(coupon) = order.coupon_id {
-        repo::release_coupon(tx, coupon, order.id).await?;
+/// Cancels an unpaid invoice and its orders: their servers back in stock, the coupon use back.
+async fn cancel_in(tx: &mut Tx, invoice_id: i64, now: UnixMs) -> Result<bool> {
+    let Some(orders) = repo::cancel_invoice(tx, invoice_id, now).await? else { return Ok(false) };
+    for order in orders {
+        if let (Some(plan), Some(region)) = (order.plan_id, order.region_id) {
+            catalog_repo::give_back_stock(tx, plan, region).await?;
+        }
+        if let Some(coupon) = order.coupon_id {
+            repo::release_coupon(tx, coupon, order.id).await?;
+        }
     }
     Ok(true)
 }
@@ -122,20 +124,21 @@ async fn cancel_in(tx: &mut Tx, order_id: i64, now: UnixMs) -> Result<bool> {
 /// The periodic task's marker type (`billing.cancel_unpaid`).
 pub struct CancelUnpaid;
 
-/// Cancels orders unpaid for `billing.cancel_unpaid_after_days`; returns how many.
+/// Cancels invoices (and their orders) unpaid for `billing.cancel_unpaid_after_days`; returns
+/// how many invoices.
 pub async fn cancel_stale_orders(core: &Core, now: UnixMs) -> Result<usize> {
     let days = u64::from(core.config.billing.cancel_unpaid_after_days);
     let before = now.minus(Duration::from_secs(days * 86_400));
     let mut cancelled = 0;
     loop {
-        let ids = repo::stale_pending_orders(&core.db, before, 100).await?;
+        let ids = repo::stale_unpaid_invoices(&core.db, before, 100).await?;
         if ids.is_empty() {
             return Ok(cancelled);
         }
         for id in ids {
             let mut tx = core.db.begin().await?;
             if cancel_in(&mut tx, id, now).await? {
-                let ev = Event::new("billing.order_cancel_unpaid").target("order", id);
+                let ev = Event::new("billing.invoice_cancel_unpaid").target("invoice", id);
                 audit::record(&mut tx, &Principal::System, None, ev, now).await?;
                 cancelled += 1;
             }

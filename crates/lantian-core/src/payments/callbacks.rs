@@ -181,7 +181,7 @@ async fn apply(
         invoice_id: p.invoice_id,
         account: &p.account_id,
         amount_fen: p.amount_fen,
-        top_up: p.order_kind == "top_up",
+        top_up: p.invoice_kind == "top_up",
         customer: p.customer_id,
     };
     if !billing::settle_paid(tx, core, &due, now).await? {

@@ -62,15 +62,16 @@ pub struct Paying {
     pub invoice_state: String,
     pub invoice_amount_fen: i64,
     pub account_id: String,
-    pub order_kind: String,
+    /// `services` or `top_up`.
+    pub invoice_kind: String,
     /// None once the customer's account was erased.
     pub customer_id: Option<i64>,
 }
 
 pub async fn paying(tx: &mut Tx, out_trade_no: &str) -> Result<Option<Paying>, sqlx::Error> {
     const SQL: &str = "SELECT p.id, p.amount_fen, p.state, p.trade_no, p.invoice_id, i.state AS invoice_state, \
-         i.amount_fen AS invoice_amount_fen, i.account_id, o.kind AS order_kind, a.customer_id \
-         FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN orders o ON o.id = i.order_id \
+         i.amount_fen AS invoice_amount_fen, i.account_id, i.kind AS invoice_kind, a.customer_id \
+         FROM payments p JOIN invoices i ON i.id = p.invoice_id \
          JOIN billing_accounts a ON a.id = i.account_id WHERE p.out_trade_no = $1";
     on_tx!(tx, c => sqlx::query_as(SQL).bind(out_trade_no).fetch_optional(c).await)
 }

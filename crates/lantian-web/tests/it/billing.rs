@@ -480,7 +480,8 @@ async fn many_invoices(app: &TestApp, customer: i64, n: i64) {
     on_tx!(&mut tx, c => sqlx::query("INSERT INTO billing_accounts (id, customer_id, balance_fen, created_at) VALUES ('ABULK', $1, 0, 0) ON CONFLICT (customer_id) DO NOTHING").bind(customer).execute(c).await.unwrap().rows_affected());
     for i in 0..n {
         let order: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO orders (account_id, kind, months, discount_fen, amount_fen, state, created_at) VALUES ('ABULK', 'top_up', 0, 0, 100, 'paid', 0) RETURNING id").fetch_one(c).await.unwrap());
-        on_tx!(&mut tx, c => sqlx::query("INSERT INTO invoices (number, order_id, account_id, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, state, issued_at) VALUES ($1, $2, 'ABULK', 'bulk', '充值', 'Top-up', 100, 0, 100, 'paid', 0)").bind(format!("BULK-{i}")).bind(order).execute(c).await.unwrap().rows_affected());
+        let invoice: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO invoices (number, account_id, kind, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, state, issued_at) VALUES ($1, 'ABULK', 'top_up', 'bulk', '充值', 'Top-up', 100, 0, 100, 'paid', 0) RETURNING id").bind(format!("BULK-{i}")).fetch_one(c).await.unwrap());
+        on_tx!(&mut tx, c => sqlx::query("INSERT INTO invoice_lines (order_id, invoice_id, item_zh, item_en, price_fen, discount_fen, amount_fen) VALUES ($1, $2, '充值', 'Top-up', 100, 0, 100)").bind(order).bind(invoice).execute(c).await.unwrap().rows_affected());
         on_tx!(&mut tx, c => sqlx::query("INSERT INTO ledger (account_id, kind, amount_fen, balance_after, created_at) VALUES ('ABULK', 'top_up', 100, $1, 0)").bind((i + 1) * 100).execute(c).await.unwrap().rows_affected());
     }
     tx.commit().await.unwrap();

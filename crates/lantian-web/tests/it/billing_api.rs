@@ -39,14 +39,18 @@ async fn seeded(app: &TestApp) -> (i64, i64) {
 
 /// `s1` in Hong Kong, monthly (29.00 yuan): the new invoice's id.
 async fn order(app: &TestApp, token: &str, (plan, region): (i64, i64)) -> i64 {
-    let body = json!({"plan_id": plan, "region_id": region, "cycle": "monthly", "os_image": "debian-12"});
-    let r = post(app, token, "/api/v1/orders", &body).await;
+    let r = post(app, token, "/api/v1/orders", &order_body(plan, region)).await;
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let placed = json_of(r, 201).await;
     assert_eq!(placed["amount_fen"], 2900);
     let invoice = placed["invoice_id"].as_i64().unwrap();
     assert_eq!(location, format!("/api/v1/invoices/{invoice}"));
     invoice
+}
+
+/// One `s1` monthly with Debian in the region.
+fn order_body(plan: i64, region: i64) -> Value {
+    json!({"items": [{"plan_id": plan, "region_id": region, "cycle": "monthly", "os_image": "debian-12"}]})
 }
 
 fn pay_body(method: &str, mode: &str) -> Value {
@@ -135,7 +139,7 @@ db_test!(staff_and_read_only_tokens_and_no_token_are_refused, |app| {
     let member = create_staff(&app, "auditor", &[Role::Owner]).await.0;
     let all = [Scope::Read, Scope::Write];
     let (_, staff) = apitokens::create(&app.core, Subject::staff(member), "ops", &all, 1, now).await.unwrap();
-    let body = json!({"plan_id": ids.0, "region_id": ids.1, "cycle": "monthly", "os_image": "debian-12"});
+    let body = order_body(ids.0, ids.1);
     assert_eq!(post(&app, &read_only, "/api/v1/orders", &body).await.status(), 403, "reading only");
     assert_eq!(get(&app, &read_only, "/api/v1/invoices").await.status(), 200);
     for path in ["/api/v1/invoices", "/api/v1/balance"] {
@@ -177,14 +181,21 @@ db_test!(another_customers_invoice_is_not_found_in_every_route, |app| {
 db_test!(bad_bodies_are_refused_as_problems_and_store_nothing, |app| {
     let (plan, region) = seeded(&app).await;
     let (_, token) = customer_token(&app, "api_sloppy").await;
-    let good = json!({"plan_id": plan, "region_id": region, "cycle": "monthly", "os_image": "debian-12"});
+    let good = order_body(plan, region);
     let with = |k: &str, v: Value| {
         let mut b = good.clone();
-        b[k] = v;
+        if k == "coupon" || k == "extra" {
+            b[k] = v
+        } else {
+            b["items"][0][k] = v
+        }
         b
     };
     let cases = [
         (with("price_fen", json!(1)), 422, None),
+        (with("extra", json!(1)), 422, None),
+        (json!({"items": []}), 422, Some("cart")),
+        (json!({"items": vec![good["items"][0].clone(); 11]}), 422, Some("items")),
         (with("plan_id", json!("1")), 422, None),
         (with("region_id", json!(1.5)), 422, None),
         (with("coupon", json!(["A"])), 422, None),
@@ -192,7 +203,7 @@ db_test!(bad_bodies_are_refused_as_problems_and_store_nothing, |app| {
         (with("region_id", json!(-5)), 422, None),
         (with("cycle", json!("weekly")), 422, Some("cycle")),
         (with("os_image", json!("<script>x</script>")), 422, Some("os_image")),
-        (json!({"plan_id": plan}), 422, None),
+        (json!({"items": [{"plan_id": plan}]}), 422, None),
         (json!([1, 2]), 422, None),
     ];
     for (body, status, field) in cases {
@@ -218,7 +229,7 @@ db_test!(bad_bodies_are_refused_as_problems_and_store_nothing, |app| {
         let req = app.client.post(app.url("/api/v1/orders")).bearer_auth(&token).body(body);
         req.header("content-type", content_type).send()
     };
-    assert_eq!(raw("{\"plan_id\": ".into(), "application/json").await.unwrap().status(), 400);
+    assert_eq!(raw("{\"items\": ".into(), "application/json").await.unwrap().status(), 400);
     assert_eq!(raw(good.to_string(), "text/plain").await.unwrap().status(), 415);
     let huge = with("os_image", json!("x".repeat(app.core.config.server.body_limit_bytes))).to_string();
     assert_eq!(raw(huge, "application/json").await.unwrap().status(), 413);

@@ -18,14 +18,14 @@ async fn text(c: &Client, css: &str) -> String {
     c.wait().for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
 
-/// Orders the starter plan in the first region offered (Hong Kong) from the server list.
-async fn order_a_server(app: &TestApp, c: &Client) {
+/// Configures the starter plan in the first region offered (Hong Kong) from the server list,
+/// then presses `button` (buy now, or add to cart).
+async fn configure_a_server(app: &TestApp, c: &Client, button: &str) {
     c.goto(&app.url("/servers")).await.unwrap();
     click(c, "#plans section:first-child a.button").await;
     let regions = text(c, "select[name=region]").await;
     assert!(regions.starts_with("香港"), "{regions}");
-    click(c, "#checkout button[type=submit]").await;
-    invoice_shows(c, "未支付").await;
+    click(c, button).await;
 }
 
 /// Waits until the page shown is an invoice in `state` (after a click, the old page may
@@ -54,7 +54,8 @@ async fn browser_customer_buys_a_server_and_pays_by_qr_redirect_and_balance() {
     c.wait().for_element(Locator::Css("#devices")).await.unwrap();
 
     // 1. A server, paid by scanning: the QR code on our page opens the sandbox cashier.
-    order_a_server(&app, &c).await;
+    configure_a_server(&app, &c, "#buy-now").await;
+    invoice_shows(&c, "未支付").await;
     let invoice_page = c.current_url().await.unwrap();
     click(&c, "#pay-alipay-qr").await;
     c.wait().for_element(Locator::Css("#qr svg")).await.unwrap();
@@ -75,8 +76,11 @@ async fn browser_customer_buys_a_server_and_pays_by_qr_redirect_and_balance() {
     assert!(cashier.as_str().starts_with(&app.epay.base_url()), "{cashier}");
     pay_in_cashier(&c).await;
 
-    // 3. A second server, paid from the balance.
-    order_a_server(&app, &c).await;
+    // 3. A second server, through the cart, paid from the balance.
+    configure_a_server(&app, &c, "#add-to-cart").await;
+    assert_eq!(text(&c, "#cart-total").await, "¥29.00");
+    click(&c, "#cart-checkout button").await;
+    invoice_shows(&c, "未支付").await;
     click(&c, "#pay-balance").await;
     invoice_shows(&c, "已支付").await;
 

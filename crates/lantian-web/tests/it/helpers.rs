@@ -196,7 +196,7 @@ pub async fn new_test_db(kind: DbKind) -> Option<TestDb> {
     }
 }
 
-fn with_database(base: &str, name: &str) -> String {
+pub fn with_database(base: &str, name: &str) -> String {
     let (server, _) = base.rsplit_once('/').unwrap();
     format!("{server}/{name}")
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use lantian_core::Error;
 use lantian_core::apitokens::Scope;
-use lantian_core::billing::{self, CheckoutInput, Invoice};
+use lantian_core::billing::{self, CheckoutInput, Invoice, InvoiceLine, Item};
 use lantian_core::catalog::Cycle;
 use lantian_core::payments::gateway::Channel;
 use lantian_core::payments::{self, Mode, Payment, Started};
@@ -48,28 +48,45 @@ pub(super) fn next_before(len: usize, last: Option<i64>) -> Option<i64> {
     if len as i64 == billing::PAGE { last } else { None }
 }
 
+/// One server to order.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OrderRequest {
+pub struct OrderItem {
     plan_id: u64,
     region_id: u64,
     /// `monthly`, `quarterly`, `semiannual` or `annual`; the plan must have a price for it.
     cycle: String,
     /// One of the plan's `os_images`.
     os_image: String,
-    /// A coupon code (case does not matter).
+}
+
+impl OrderItem {
+    fn checked(self) -> Result<Item, Error> {
+        let cycle = Cycle::parse(&self.cycle).ok_or(Error::validation("cycle", "cycle-unavailable"))?;
+        Ok(Item { plan_id: id(self.plan_id)?, region_id: id(self.region_id)?, cycle, os_image: self.os_image })
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// One to ten servers, all on one invoice.
+    items: Vec<OrderItem>,
+    /// A coupon code (case does not matter), used once for the whole order.
     coupon: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct OrderPlaced {
-    order_id: i64,
+    /// One order per server, in the order of `items`.
+    order_ids: Vec<i64>,
     invoice_id: i64,
     /// What is to be paid, in fen; 0 when a coupon covers it all (the invoice is paid then).
     amount_fen: i64,
 }
 
-/// Orders a server: the order and its unpaid invoice. The invoice's address is in `Location`.
+/// Orders servers: an order for each and one unpaid invoice. The invoice's address is in
+/// `Location`.
 #[utoipa::path(
     post,
     path = "/api/v1/orders",
@@ -91,17 +108,14 @@ pub async fn place_order(
     Json(o): Json<OrderRequest>,
 ) -> Result<Response, WebError> {
     let customer_id = customer(&caller, Scope::Write)?;
-    let cycle = Cycle::parse(&o.cycle).ok_or(Error::validation("cycle", "cycle-unavailable"))?;
-    let input = CheckoutInput {
-        plan_id: id(o.plan_id)?,
-        region_id: id(o.region_id)?,
-        cycle,
-        os_image: o.os_image,
-        coupon: o.coupon.unwrap_or_default(),
-    };
+    if o.items.len() > billing::MAX_ITEMS {
+        return Err(Error::validation("items", "cart-full").into());
+    }
+    let items = o.items.into_iter().map(OrderItem::checked).collect::<Result<_, _>>()?;
+    let input = CheckoutInput { items, coupon: o.coupon.unwrap_or_default() };
     let p = billing::checkout(&state.core, customer_id, &input, state.core.now()).await?;
     let location = [(header::LOCATION, format!("/api/v1/invoices/{}", p.invoice_id))];
-    let body = OrderPlaced { order_id: p.order_id, invoice_id: p.invoice_id, amount_fen: p.amount_fen };
+    let body = OrderPlaced { order_ids: p.order_ids, invoice_id: p.invoice_id, amount_fen: p.amount_fen };
     Ok((StatusCode::CREATED, location, Json(body)).into_response())
 }
 
@@ -110,9 +124,9 @@ pub struct InvoiceOut {
     id: i64,
     /// The invoice number, e.g. `LT-2026-000001`.
     number: String,
-    order_id: i64,
-    /// What was ordered: `new` (a server) or `top_up` (balance).
-    order_kind: String,
+    /// `services` (servers) or `top_up` (balance).
+    kind: String,
+    /// A summary of the lines: the only one, or the first and how many more.
     item_zh: String,
     item_en: String,
     price_fen: i64,
@@ -135,8 +149,7 @@ impl From<Invoice> for InvoiceOut {
         InvoiceOut {
             id: i.id,
             number: i.number,
-            order_id: i.order_id,
-            order_kind: i.order_kind,
+            kind: i.kind,
             item_zh: i.item_zh,
             item_en: i.item_en,
             price_fen: i.price_fen,
@@ -216,15 +229,46 @@ impl From<Payment> for PaymentOut {
     }
 }
 
+/// One order on an invoice.
+#[derive(Serialize, ToSchema)]
+pub struct LineOut {
+    order_id: i64,
+    item_zh: String,
+    item_en: String,
+    price_fen: i64,
+    discount_fen: i64,
+    amount_fen: i64,
+    /// The order's state: `pending`, `paid` or `cancelled`.
+    state: String,
+    /// The duration bought; 0 for balance.
+    months: i64,
+}
+
+impl From<InvoiceLine> for LineOut {
+    fn from(l: InvoiceLine) -> Self {
+        LineOut {
+            order_id: l.order_id,
+            item_zh: l.item_zh,
+            item_en: l.item_en,
+            price_fen: l.price_fen,
+            discount_fen: l.discount_fen,
+            amount_fen: l.amount_fen,
+            state: l.state,
+            months: l.months,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct InvoiceDetail {
     #[serde(flatten)]
     invoice: InvoiceOut,
+    lines: Vec<LineOut>,
     /// The gateway payments started for it, newest first.
     payments: Vec<PaymentOut>,
 }
 
-/// One of the caller's invoices with its payments.
+/// One of the caller's invoices with its lines and payments.
 #[utoipa::path(
     get,
     path = "/api/v1/invoices/{id}",
@@ -248,7 +292,8 @@ pub async fn invoice(
     let invoice = billing::invoice_of(&state.core.db, customer_id, id(invoice_id)?).await?;
     let payments = payments::of_invoice(&state.core, invoice.id).await?;
     let payments = payments.into_iter().map(PaymentOut::from).collect();
-    Ok(Json(InvoiceDetail { invoice: invoice.into(), payments }))
+    let lines = billing::lines(&state.core.db, invoice.id).await?.into_iter().map(LineOut::from).collect();
+    Ok(Json(InvoiceDetail { invoice: invoice.into(), lines, payments }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -28,7 +28,7 @@ use lantian_core::Error;
         plans::list, billing::place_order, billing::list_invoices, billing::invoice, billing::pay, billing::cancel, balance::balance),
     components(schemas(regions::RegionOut, regions::RegionPage, me::Me, me::Account, account::TokenRequest, account::TokenResponse, account::ProfilePatch, account::SessionOut, Problem,
         plans::PlanList, plans::PlanOut, plans::PriceOut, plans::StockOut,
-        billing::OrderRequest, billing::OrderPlaced, billing::InvoiceOut, billing::InvoicePage, billing::InvoiceDetail,
+        billing::OrderRequest, billing::OrderItem, billing::LineOut, billing::OrderPlaced, billing::InvoiceOut, billing::InvoicePage, billing::InvoiceDetail,
         billing::PaymentOut, billing::PaymentRequest, billing::PaymentStarted, billing::InvoiceState,
         balance::LedgerOut, balance::BalanceOut)),
     modifiers(&BearerAuth)

@@ -77,10 +77,11 @@ pub async fn detail(
         })
         .collect();
     let page = DetailPage {
-        can_pay_balance: invoice.order_kind != "top_up" && balance >= invoice.amount_fen,
+        can_pay_balance: invoice.kind != "top_up" && balance >= invoice.amount_fen,
         balance: super::yuan(balance),
         gateway: state.core.payments.is_some(),
-        i: InvoiceView::new(&invoice, &t, ctx.lang, tz),
+        i: InvoiceView::new(&invoice, &t, ctx.lang, tz)
+            .with_lines(&billing::lines(&state.core.db, id).await?, ctx.lang),
         payments,
         l: Layout::from_ctx(&ctx, &format!("/account/invoices/{id}"), Area::Portal),
         t,
@@ -106,7 +107,9 @@ pub async fn print(
 ) -> Result<Response, WebError> {
     let t = Tr::new(ctx.lang);
     let invoice = billing::invoice_of(&state.core.db, c.customer.id, id).await?;
-    let i = InvoiceView::new(&invoice, &t, ctx.lang, &state.core.config.business.time_zone);
+    let lines = billing::lines(&state.core.db, id).await?;
+    let i =
+        InvoiceView::new(&invoice, &t, ctx.lang, &state.core.config.business.time_zone).with_lines(&lines, ctx.lang);
     Ok(render(&PrintPage { l: Layout::from_ctx(&ctx, &format!("/account/invoices/{id}/print"), Area::Portal), t, i }))
 }
 

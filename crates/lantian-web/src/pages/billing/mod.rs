@@ -2,13 +2,14 @@
 //! (`invoices`), the balance and its ledger (`balance`), and the gateway's callbacks (`gateway`).
 
 mod balance;
+mod cart;
 mod gateway;
 mod invoices;
 mod shop;
 
 use axum::Router;
 use axum::routing::get;
-use lantian_core::billing::Invoice;
+use lantian_core::billing::{Invoice, InvoiceLine};
 use lantian_core::i18n::{Lang, Tr};
 
 use crate::AppState;
@@ -18,6 +19,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/servers", get(shop::catalog))
         .route("/account/checkout", get(shop::checkout_form).post(shop::checkout))
+        .route("/account/cart", get(cart::page).post(cart::add))
+        .route("/account/cart/{id}/remove", axum::routing::post(cart::remove))
+        .route("/account/cart/checkout", axum::routing::post(cart::checkout))
         .route("/account/invoices", get(invoices::list))
         .route("/account/invoices/{id}", get(invoices::detail))
         .route("/account/invoices/{id}/print", get(invoices::print))
@@ -61,6 +65,26 @@ pub struct InvoiceView {
     pub issued: String,
     pub paid: String,
     pub top_up: bool,
+    /// Filled for the pages that show one invoice; lists leave it empty.
+    pub lines: Vec<LineView>,
+}
+
+/// One order on an invoice.
+pub struct LineView {
+    pub order_id: i64,
+    pub item: String,
+    pub price: String,
+    pub discount: String,
+    pub has_discount: bool,
+    pub amount: String,
+}
+
+/// Text in the page's language, from its two snapshots.
+pub fn pick(lang: Lang, zh: &str, en: &str) -> String {
+    match lang {
+        Lang::ZhCn => zh.to_string(),
+        Lang::En => en.to_string(),
+    }
 }
 
 impl InvoiceView {
@@ -69,10 +93,7 @@ impl InvoiceView {
             id: i.id,
             number: i.number.clone(),
             buyer: i.buyer_username.clone(),
-            item: match lang {
-                Lang::ZhCn => i.item_zh.clone(),
-                Lang::En => i.item_en.clone(),
-            },
+            item: pick(lang, &i.item_zh, &i.item_en),
             price: yuan(i.price_fen),
             discount: yuan(i.discount_fen),
             has_discount: i.discount_fen > 0,
@@ -84,7 +105,24 @@ impl InvoiceView {
             paid_via: i.paid_via.as_deref().map(|v| t.t(&format!("paid-via-{v}"))).unwrap_or_default(),
             issued: format_time(tz, i.issued_at),
             paid: i.paid_at.map(|at| format_time(tz, at)).unwrap_or_default(),
-            top_up: i.order_kind == "top_up",
+            top_up: i.kind == "top_up",
+            lines: Vec::new(),
         }
+    }
+
+    /// The view of one invoice with its lines.
+    pub fn with_lines(mut self, lines: &[InvoiceLine], lang: Lang) -> InvoiceView {
+        self.lines = lines
+            .iter()
+            .map(|l| LineView {
+                order_id: l.order_id,
+                item: pick(lang, &l.item_zh, &l.item_en),
+                price: yuan(l.price_fen),
+                discount: yuan(l.discount_fen),
+                has_discount: l.discount_fen > 0,
+                amount: yuan(l.amount_fen),
+            })
+            .collect();
+        self
     }
 }

@@ -1,10 +1,10 @@
-//! The public list of plans, and checkout for a signed-in customer.
+//! The public list of plans, and configuring a server: bought at once, or put in the cart.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use lantian_core::billing::{self, CheckoutInput};
+use lantian_core::billing::{self, CheckoutInput, Item};
 use lantian_core::catalog::{self, Cycle, Offer};
 use lantian_core::i18n::{Lang, Tr};
 use serde::Deserialize;
@@ -100,7 +100,7 @@ struct CheckoutPage {
     coupon: String,
 }
 
-async fn checkout_page(
+pub(super) async fn checkout_page(
     state: &AppState,
     ctx: &RequestContext,
     plan_id: i64,
@@ -147,14 +147,23 @@ pub async fn checkout_form(
     checkout_page(&state, &ctx, q.plan, None, String::new()).await
 }
 
+/// A configured server, as the checkout page posts it (to buy now or to the cart).
 #[derive(Deserialize)]
 pub struct CheckoutForm {
-    plan: i64,
+    pub plan: i64,
     region: i64,
     cycle: String,
     os_image: String,
     #[serde(default)]
-    coupon: String,
+    pub coupon: String,
+}
+
+impl CheckoutForm {
+    /// The item, or the code of what is wrong with it.
+    pub fn item(&self) -> Result<Item, lantian_core::Error> {
+        let cycle = Cycle::parse(&self.cycle).ok_or(lantian_core::Error::validation("cycle", "cycle-unavailable"))?;
+        Ok(Item { plan_id: self.plan, region_id: self.region, cycle, os_image: self.os_image.clone() })
+    }
 }
 
 pub async fn checkout(
@@ -163,20 +172,29 @@ pub async fn checkout(
     c: CustomerCtx,
     Form(f): Form<CheckoutForm>,
 ) -> Result<Response, WebError> {
-    let t = Tr::new(ctx.lang);
-    let Some(cycle) = Cycle::parse(&f.cycle) else {
-        let page = checkout_page(&state, &ctx, f.plan, Some(t.t("invalid-cycle-unavailable")), f.coupon).await?;
-        return Ok(refused(page));
-    };
-    let input =
-        CheckoutInput { plan_id: f.plan, region_id: f.region, cycle, os_image: f.os_image, coupon: f.coupon.clone() };
-    match billing::checkout(&state.core, c.customer.id, &input, state.core.now()).await {
-        Ok(placed) => Ok(Redirect::to(&format!("/account/invoices/{}", placed.invoice_id)).into_response()),
-        Err(lantian_core::Error::Validation { code, .. }) => {
-            let coupon: String = f.coupon.chars().take(32).collect();
-            let page = checkout_page(&state, &ctx, f.plan, Some(t.t(&format!("invalid-{code}"))), coupon).await?;
-            Ok(refused(page))
+    let placed = match f.item() {
+        Ok(item) => {
+            let input = CheckoutInput { items: vec![item], coupon: f.coupon.clone() };
+            billing::checkout(&state.core, c.customer.id, &input, state.core.now()).await
         }
-        Err(e) => Err(WebError(e)),
+        Err(e) => Err(e),
+    };
+    match placed {
+        Ok(placed) => Ok(Redirect::to(&format!("/account/invoices/{}", placed.invoice_id)).into_response()),
+        Err(e) => refused_checkout(&state, &ctx, &f, e).await,
     }
+}
+
+/// The checkout page again with what was wrong; errors that are not the customer's propagate.
+pub(super) async fn refused_checkout(
+    state: &AppState,
+    ctx: &RequestContext,
+    f: &CheckoutForm,
+    e: lantian_core::Error,
+) -> Result<Response, WebError> {
+    let lantian_core::Error::Validation { code, .. } = e else { return Err(WebError(e)) };
+    let t = Tr::new(ctx.lang);
+    let coupon: String = f.coupon.chars().take(32).collect();
+    let page = checkout_page(state, ctx, f.plan, Some(t.t(&format!("invalid-{code}"))), coupon).await?;
+    Ok(refused(page))
 }

@@ -155,7 +155,8 @@ async fn invoice_page(
     }
     let page = InvoicePage {
         refundable: invoice.state == "paid" && invoice.refunded_fen < invoice.amount_fen,
-        i: InvoiceView::new(&invoice, &t, ctx.lang, &state.core.config.business.time_zone),
+        i: InvoiceView::new(&invoice, &t, ctx.lang, &state.core.config.business.time_zone)
+            .with_lines(&billing::lines(&state.core.db, id).await?, ctx.lang),
         payments,
         done: notes.done,
         error,
