@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The documented defaults, compiled in so that the binary needs no file beside it.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
+mod kyc;
 mod payments;
+pub use kyc::{KycConfig, KycProvider, MarketConfig, MarketMethod};
 pub use payments::{BillingConfig, EpayKeyStyle, EpayVersion, PaymentsConfig, PaymentsProvider};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -37,6 +39,8 @@ pub struct Config {
     pub logs: LogsConfig,
     pub billing: BillingConfig,
     pub payments: PaymentsConfig,
+    #[serde(default)]
+    pub kyc: KycConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -270,8 +274,9 @@ impl Config {
             })?;
             self.database.url = Secret::new(text.trim());
         }
-        let p = &mut self.payments;
+        let (p, sms) = (&mut self.payments, &mut self.sms);
         for (key, file, value) in [
+            ("sms.access_key_secret_file", &sms.access_key_secret_file, &mut sms.access_key_secret),
             ("payments.key_file", &p.key_file, &mut p.key),
             ("payments.merchant_private_key_file", &p.merchant_private_key_file, &mut p.merchant_private_key),
         ] {
@@ -281,7 +286,7 @@ impl Config {
                 *value = Secret::new(text.trim());
             }
         }
-        Ok(())
+        self.read_kyc_secret_files()
     }
 
     /// Checks what serde cannot: ranges, formats and combinations.
@@ -383,6 +388,7 @@ impl Config {
             return Err(invalid("logs.write_window_ms", "expected 1 to 1000"));
         }
         self.validate_billing()?;
+        self.validate_kyc()?;
         if self.log.level.parse::<LevelCheck>().is_err() {
             return Err(invalid(
                 "log.level",

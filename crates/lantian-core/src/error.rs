@@ -32,3 +32,11 @@ impl Error {
         Error::Validation { field, code }
     }
 }
+
+/// A sealed value that does not open (unknown key, tampered, malformed) is our fault, never
+/// the user's; the message names no value.
+impl From<crate::crypto::CryptoError> for Error {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Error::Internal(anyhow::anyhow!("a sealed value does not open: {e}"))
+    }
+}

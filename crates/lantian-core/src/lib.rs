@@ -23,6 +23,7 @@ pub mod disclosures;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
+pub mod kyc;
 pub mod money;
 pub mod notify;
 pub mod payments;
@@ -58,6 +59,8 @@ pub struct Core {
     pub sms: Option<Arc<dyn SmsSender>>,
     /// None when `payments.provider = "none"`: only the balance can pay.
     pub payments: Option<Arc<dyn payments::gateway::PaymentGateway>>,
+    /// None when `kyc.provider = "none"`: no automatic real-name verification.
+    pub kyc: Option<Arc<dyn kyc::provider::RealNameProvider>>,
 }
 
 impl Core {
@@ -67,7 +70,8 @@ impl Core {
         let sms = notify::sms::from_config(&config.sms, clock.clone())?;
         let passwords = Passwords::new(&config.security);
         let payments = payments::coopay::from_config(&config.payments, &config.server.public_url)?;
-        Ok(Self { db, config, clock, keys, passwords, mailer, sms, payments })
+        let kyc = kyc::provider::from_config(&config.kyc, clock.clone())?;
+        Ok(Self { db, config, clock, keys, passwords, mailer, sms, payments, kyc })
     }
 
     pub fn now(&self) -> UnixMs {

@@ -88,13 +88,15 @@ fn build_router(state: AppState, access_log: bool) -> Router {
         .route("/static/{*path}", get(assets::serve))
         .nest("/api/v1", api::v1::routes())
         .fallback(errors::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        // Uploads carry a document, far over the limit of every other body: they have their own.
+        .merge(uploads())
         // The last layer added sees the request first. Every error response from the layers
         // inside `render_error_pages` (CSRF, limits, time-out, panic) becomes a page or a
         // problem document in the client's language.
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::remember_me))
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::check_origin))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(errors::panic_response))
         .layer(axum::middleware::from_fn(errors::render_error_pages))
@@ -109,6 +111,14 @@ fn build_router(state: AppState, access_log: bool) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
+}
+
+/// The routes that receive a guardian's consent document, limited to its size.
+fn uploads() -> Router<AppState> {
+    let limit = lantian_core::kyc::guardian::MAX_DOCUMENT_BYTES + 64 * 1024;
+    pages::real_name::upload_routes()
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
 }
 
 /// A bound, not yet serving application. Tests bind `127.0.0.1:0` and read the port.

@@ -7,6 +7,7 @@ use lantian_core::authz::{Principal, Role};
 use lantian_core::config::{Config, LogFormat, MailTls, Secret};
 use lantian_core::crypto::keyring::KeyFile;
 use lantian_core::{Core, RequestMeta, catalog, staff};
+use lantian_fakes::aliyun_kyc::{AliyunKycFake, AliyunKycFakeSettings};
 use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
 use lantian_fakes::epay::{EpayFake, EpayFakeSettings};
 use lantian_fakes::harness::NowMs;
@@ -20,6 +21,9 @@ pub struct Demo {
     pub sms: AliyunSmsFake,
     /// The payment gateway: its cashier page is the demo's sandbox cashier.
     pub epay: EpayFake,
+    /// The real-name provider (Aliyun Cloudauth): 王五 does not match, 赵六 is not found,
+    /// every other valid name and number match.
+    pub kyc: AliyunKycFake,
     /// The owner made at the first start, with the one-time password to sign in with.
     pub new_owner: Option<String>,
 }
@@ -53,9 +57,11 @@ impl Demo {
         let sms =
             AliyunSmsFake::start(AliyunSmsFakeOptions { now: now.clone(), ..AliyunSmsFakeOptions::default() }).await?;
         point_sms_at(config, &sms);
-        let epay = EpayFake::start(EpayFakeSettings { now, ..EpayFakeSettings::default() }).await?;
+        let epay = EpayFake::start(EpayFakeSettings { now: now.clone(), ..EpayFakeSettings::default() }).await?;
         point_payments_at(config, &epay);
-        Ok(Demo { smtp, sms, epay, new_owner: None })
+        let kyc = AliyunKycFake::start(AliyunKycFakeSettings { now, ..AliyunKycFakeSettings::default() }).await?;
+        point_kyc_at(config, &kyc);
+        Ok(Demo { smtp, sms, epay, kyc, new_owner: None })
     }
 
     /// Demo data: the starter catalog, and an owner account on the first start.
@@ -84,11 +90,13 @@ impl Demo {
         format!(
             "\n  蓝天云 Lantian demo\n\n  Site            {site}\n  Staff console   {site}/staff\n  \
              Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMS fake        {}\n  SMTP fake       {}\n  \
-             Payment gateway {} (sandbox cashier: pay or fail each order there)\n\n  \
+             Payment gateway {} (sandbox cashier: pay or fail each order there)\n  \
+             Real-name check {} (王五: no match; 赵六: not found; others match)\n\n  \
              Everything runs on this machine; nothing is sent anywhere. Ctrl-C stops it.\n",
             self.sms.endpoint(),
             self.smtp.smtp_addr(),
-            self.epay.base_url()
+            self.epay.base_url(),
+            self.kyc.base_url()
         )
     }
 
@@ -96,6 +104,7 @@ impl Demo {
         self.smtp.shutdown().await;
         self.sms.shutdown().await;
         self.epay.shutdown().await;
+        self.kyc.shutdown().await;
     }
 }
 
@@ -123,4 +132,13 @@ pub fn point_payments_at(config: &mut Config, fake: &EpayFake) {
     config.payments.base_url = fake.base_url();
     config.payments.pid = defaults.pid;
     config.payments.key = Secret::new(defaults.key);
+}
+
+/// Points the real Aliyun Cloudauth client at the fake, with the fake's AccessKey.
+pub fn point_kyc_at(config: &mut Config, fake: &AliyunKycFake) {
+    let defaults = AliyunKycFakeSettings::default();
+    config.kyc.provider = lantian_core::config::KycProvider::Aliyun;
+    config.kyc.endpoint = fake.base_url();
+    config.kyc.access_key_id = defaults.access_key_id;
+    config.kyc.access_key_secret = Secret::new(defaults.access_key_secret);
 }

@@ -7,7 +7,7 @@ mod login;
 mod profile;
 mod register;
 mod remember;
-mod repo;
+pub(crate) mod repo;
 
 pub use links::{
     LinkPurpose, SEND_LINK, SendLink, confirm_email_change, request_email_change, request_password_reset,

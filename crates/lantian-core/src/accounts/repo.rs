@@ -117,25 +117,12 @@ pub async fn device_count(tx: &mut Tx, id: i64) -> Result<i64, sqlx::Error> {
 pub async fn delete_unverified(db: &Db, before: UnixMs) -> Result<u64, sqlx::Error> {
     const PICK: &str =
         "SELECT id FROM customers WHERE email_verified_at IS NULL AND created_at < $1 ORDER BY id LIMIT 500";
-    // Rows of other tables that name a customer without a foreign key.
-    const RELATED: [&str; 7] = [
-        "DELETE FROM sessions WHERE subject_kind = 'customer' AND subject_id = $1",
-        "DELETE FROM consents WHERE subject_kind = 'customer' AND subject_id = $1",
-        "DELETE FROM notices WHERE subject_kind = 'customer' AND subject_id = $1",
-        "DELETE FROM notification_prefs WHERE subject_kind = 'customer' AND subject_id = $1",
-        "DELETE FROM totp_factors WHERE subject_kind = 'customer' AND subject_id = $1",
-        "DELETE FROM recovery_codes WHERE subject_kind = 'customer' AND subject_id = $1",
-        "DELETE FROM api_tokens WHERE subject_kind = 'customer' AND subject_id = $1",
-    ];
     let mut total = 0;
     loop {
         let ids: Vec<i64> = on_read!(db, c => sqlx::query_scalar(PICK).bind(before).fetch_all(c).await)?;
         let mut tx = db.begin().await?;
         for id in &ids {
-            for sql in RELATED {
-                on_tx!(&mut tx, c => sqlx::query(sql).bind(id).execute(c).await?.rows_affected());
-            }
-            on_tx!(&mut tx, c => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(c).await?.rows_affected());
+            delete_customer(&mut tx, *id).await?;
         }
         tx.commit().await?;
         total += ids.len() as u64;
@@ -143,4 +130,30 @@ pub async fn delete_unverified(db: &Db, before: UnixMs) -> Result<u64, sqlx::Err
             return Ok(total);
         }
     }
+}
+
+/// Deletes a customer with everything keyed to them: rows with a foreign key go with the
+/// customer (cascade); these name a subject without one. Billing keeps its pseudonymous records.
+pub async fn delete_customer(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
+    const RELATED: [&str; 8] = [
+        "DELETE FROM sessions WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM consents WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM disclosures WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM notices WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM notification_prefs WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM totp_factors WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM recovery_codes WHERE subject_kind = 'customer' AND subject_id = $1",
+        "DELETE FROM api_tokens WHERE subject_kind = 'customer' AND subject_id = $1",
+    ];
+    for sql in RELATED {
+        on_tx!(tx, c => sqlx::query(sql).bind(id).execute(c).await?.rows_affected());
+    }
+    on_tx!(tx, c => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn customer_exists(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
+    let n: i64 =
+        on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE id = $1").bind(id).fetch_one(c).await)?;
+    Ok(n == 1)
 }

@@ -115,7 +115,7 @@ pub(super) async fn place(
         return Err(Error::validation("cart", "cart-full"));
     }
     let buyer = repo::buyer(tx, customer_id).await?.ok_or(Error::NotFound)?;
-    may_buy(&buyer, priced.iter().any(|p| p.region.real_name_required))?;
+    gate(&buyer, priced.iter().any(|p| p.region.real_name_required))?;
     for p in priced {
         if !catalog_repo::take_stock(tx, p.offer.plan.id, p.region.id).await? {
             return Err(Error::validation("region_id", "out-of-stock"));
@@ -182,7 +182,7 @@ pub async fn top_up(core: &Core, customer_id: i64, amount_fen: i64, now: UnixMs)
     }
     let mut tx = core.db.begin().await?;
     let buyer = repo::buyer(&mut tx, customer_id).await?.ok_or(Error::NotFound)?;
-    may_buy(&buyer, false)?;
+    gate(&buyer, false)?;
     let account = repo::ensure_account(&mut tx, customer_id, &new_account_id(), now).await?;
     let order_id = repo::insert_order(&mut tx, &NewOrder::top_up(&account, amount_fen), now).await?;
     let line = NewLine {
@@ -197,14 +197,19 @@ pub async fn top_up(core: &Core, customer_id: i64, amount_fen: i64, now: UnixMs)
     Ok(placed)
 }
 
-/// The gate every purchase passes.
-fn may_buy(buyer: &Buyer, real_name_required: bool) -> Result<()> {
+/// The gate every purchase passes, and provisioning again before it creates a server.
+pub async fn may_buy(db: &crate::Db, customer_id: i64, real_name_required: bool) -> Result<()> {
+    let buyer = repo::buyer_now(db, customer_id).await?.ok_or(Error::NotFound)?;
+    gate(&buyer, real_name_required)
+}
+
+fn gate(buyer: &Buyer, real_name_required: bool) -> Result<()> {
     if buyer.email_verified_at.is_none() {
         return Err(Error::validation("checkout", "email-unverified"));
     }
-    if buyer.age_bracket == "minor" {
-        // A guardian's written consent is recorded with real-name verification; until then a
-        // declared minor cannot buy.
+    if buyer.age_bracket == "minor" && buyer.guardian_approved_at.is_none() {
+        // Declared at sign-up or shown by the ID number: a customer of 16 or 17 buys only once
+        // staff approved a guardian's written consent (C7.1).
         return Err(Error::validation("checkout", "guardian-consent-required"));
     }
     if real_name_required && buyer.real_name_verified_at.is_none() {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use cart::{CartLine, add as add_to_cart, cart, checkout_cart, remove as remove_from_cart};
-pub use checkout::{CheckoutInput, Item, MAX_ITEMS, Placed, checkout, top_up};
+pub use checkout::{CheckoutInput, Item, MAX_ITEMS, Placed, checkout, may_buy, top_up};
 pub use coupons::{CouponInput, coupons, create_coupon};
 pub use repo::{CouponRow, Invoice, InvoiceLine, LedgerRow};
 pub use settle::{

@@ -13,12 +13,18 @@ pub struct Buyer {
     pub email_verified_at: Option<UnixMs>,
     pub real_name_verified_at: Option<UnixMs>,
     pub age_bracket: String,
+    pub guardian_approved_at: Option<UnixMs>,
 }
 
+const BUYER: &str = "SELECT username, email_verified_at, real_name_verified_at, age_bracket, guardian_approved_at \
+     FROM customers WHERE id = $1";
+
 pub async fn buyer(tx: &mut Tx, customer_id: i64) -> Result<Option<Buyer>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT username, email_verified_at, real_name_verified_at, age_bracket FROM customers WHERE id = $1";
-    on_tx!(tx, c => sqlx::query_as(SQL).bind(customer_id).fetch_optional(c).await)
+    on_tx!(tx, c => sqlx::query_as(BUYER).bind(customer_id).fetch_optional(c).await)
+}
+
+pub async fn buyer_now(db: &Db, customer_id: i64) -> Result<Option<Buyer>, sqlx::Error> {
+    on_read!(db, c => sqlx::query_as(BUYER).bind(customer_id).fetch_optional(c).await)
 }
 
 pub async fn account_of(db: &Db, customer_id: i64) -> Result<Option<(String, i64)>, sqlx::Error> {

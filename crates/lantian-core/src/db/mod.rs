@@ -145,6 +145,16 @@ impl Db {
         on_read!(self, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
     }
 
+    /// After an erasure: SQLite copies the WAL into the database file and empties it, so the
+    /// deleted rows (overwritten by `secure_delete`) leave no copy in the log. PostgreSQL has
+    /// nothing to do here.
+    pub async fn checkpoint_after_erasure(&self) -> Result<(), sqlx::Error> {
+        if let Db::Sqlite(s) = self {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&s.writer).await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite(s) => s.close().await,

@@ -109,6 +109,8 @@ impl Registry {
         ));
         r.every(crate::billing::cancel_unpaid_task());
         r.every(crate::payments::reconcile::task());
+        r.every(crate::kyc::verify::retry_task());
+        r.every(crate::kyc::guardian::coming_of_age_task());
         r
     }
 

@@ -55,6 +55,38 @@ const SEALED: &[SealedColumn] = &[
                  WHERE phone IS NOT NULL AND substr(phone, 1, $1) <> $2 LIMIT $3",
         update: "UPDATE customers SET phone = $1 WHERE 'customer:' || CAST(id AS TEXT) = $2 AND phone = $3",
     },
+    SealedColumn {
+        table: "real_name_records",
+        column: "name_enc",
+        select: "SELECT 'customer:' || CAST(customer_id AS TEXT), name_enc FROM real_name_records \
+                 WHERE name_enc IS NOT NULL AND substr(name_enc, 1, $1) <> $2 LIMIT $3",
+        update: "UPDATE real_name_records SET name_enc = $1 \
+                 WHERE 'customer:' || CAST(customer_id AS TEXT) = $2 AND name_enc = $3",
+    },
+    SealedColumn {
+        table: "real_name_records",
+        column: "number_enc",
+        select: "SELECT 'customer:' || CAST(customer_id AS TEXT), number_enc FROM real_name_records \
+                 WHERE number_enc IS NOT NULL AND substr(number_enc, 1, $1) <> $2 LIMIT $3",
+        update: "UPDATE real_name_records SET number_enc = $1 \
+                 WHERE 'customer:' || CAST(customer_id AS TEXT) = $2 AND number_enc = $3",
+    },
+    SealedColumn {
+        table: "guardian_consents",
+        column: "guardian_name_enc",
+        select: "SELECT 'customer:' || CAST(customer_id AS TEXT), guardian_name_enc FROM guardian_consents \
+                 WHERE substr(guardian_name_enc, 1, $1) <> $2 LIMIT $3",
+        update: "UPDATE guardian_consents SET guardian_name_enc = $1 \
+                 WHERE 'customer:' || CAST(customer_id AS TEXT) = $2 AND guardian_name_enc = $3",
+    },
+    SealedColumn {
+        table: "guardian_consents",
+        column: "document_enc",
+        select: "SELECT 'customer:' || CAST(customer_id AS TEXT), document_enc FROM guardian_consents \
+                 WHERE substr(document_enc, 1, $1) <> $2 LIMIT $3",
+        update: "UPDATE guardian_consents SET document_enc = $1 \
+                 WHERE 'customer:' || CAST(customer_id AS TEXT) = $2 AND document_enc = $3",
+    },
 ];
 
 pub struct Rewrap;

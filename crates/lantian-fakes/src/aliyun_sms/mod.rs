@@ -23,7 +23,7 @@ mod handler;
 mod page;
 mod reply;
 mod send_sms;
-mod signature;
+pub(crate) mod signature;
 mod store;
 #[cfg(test)]
 mod tests;

@@ -12,12 +12,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// The only algorithm the fake accepts (Aliyun also has an SM3 variant).
-pub(super) const ALGORITHM: &str = "ACS3-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
 /// Percent-encodes per RFC 3986 as the signature wants it: `A-Za-z0-9-_.~`
 /// kept, every other UTF-8 byte as uppercase `%XX` (so a space is `%20`,
 /// never `+`).
-pub(super) fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for &byte in text.as_bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -33,14 +33,14 @@ pub(super) fn percent_encode(text: &str) -> String {
 
 /// The canonical query string: pairs sorted by (decoded) key, each key and
 /// value percent-encoded, joined `k=v` with `&`.
-pub(super) fn canonical_query(params: &BTreeMap<String, String>) -> String {
+pub(crate) fn canonical_query(params: &BTreeMap<String, String>) -> String {
     let pairs: Vec<String> =
         params.iter().map(|(key, value)| format!("{}={}", percent_encode(key), percent_encode(value))).collect();
     pairs.join("&")
 }
 
 /// What the canonical request is made of.
-pub(super) struct RequestParts<'a> {
+pub(crate) struct RequestParts<'a> {
     pub method: &'a str,
     /// The URI path; `/` for RPC-style APIs such as SendSms.
     pub path: &'a str,
@@ -54,14 +54,14 @@ pub(super) struct RequestParts<'a> {
 
 /// The names of `headers` as the `SignedHeaders` field lists them: sorted,
 /// joined with `;`.
-pub(super) fn signed_header_names(headers: &[(&str, &str)]) -> String {
+pub(crate) fn signed_header_names(headers: &[(&str, &str)]) -> String {
     let mut names: Vec<&str> = headers.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
     names.join(";")
 }
 
 /// `METHOD \n path \n query \n headers(each "name:value\n") \n names \n payload-hash`.
-pub(super) fn canonical_request(parts: &RequestParts<'_>) -> String {
+pub(crate) fn canonical_request(parts: &RequestParts<'_>) -> String {
     let mut headers = parts.headers.to_vec();
     headers.sort_unstable();
     let mut canonical_headers = String::new();
@@ -83,12 +83,12 @@ pub(super) fn canonical_request(parts: &RequestParts<'_>) -> String {
 }
 
 /// `ACS3-HMAC-SHA256 \n hex(SHA-256(canonical request))`.
-pub(super) fn string_to_sign(canonical_request: &str) -> String {
+pub(crate) fn string_to_sign(canonical_request: &str) -> String {
     format!("{ALGORITHM}\n{}", sha256_hex(canonical_request.as_bytes()))
 }
 
 /// The signature: hex(HMAC-SHA256(secret, string to sign)), lowercase.
-pub(super) fn sign(secret: &str, string_to_sign: &str) -> String {
+pub(crate) fn sign(secret: &str, string_to_sign: &str) -> String {
     // HMAC takes keys of any length, so this never fails; were it to, an
     // empty signature matches no client's and the request is refused.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -99,7 +99,7 @@ pub(super) fn sign(secret: &str, string_to_sign: &str) -> String {
 }
 
 /// Lowercase hex SHA-256, as `x-acs-content-sha256` and the string to sign use.
-pub(super) fn sha256_hex(data: &[u8]) -> String {
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod billing;
+pub mod real_name;
 pub mod cookies;
 pub mod health;
 pub mod home;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/privacy", get(privacy::show))
         .merge(account::routes())
         .merge(billing::routes())
+        .merge(real_name::routes())
         .merge(staff::routes())
 }
 

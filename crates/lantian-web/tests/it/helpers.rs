@@ -13,6 +13,7 @@ use lantian_core::crypto::keyring::{self, KeyFile};
 use lantian_core::db::{self, Access, Db, DbKind};
 use lantian_core::jobs::{Registry, Worker};
 use lantian_core::{Core, UnixMs};
+use lantian_fakes::aliyun_kyc::{AliyunKycFake, AliyunKycFakeSettings};
 use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
 use lantian_fakes::epay::{EpayFake, EpayFakeSettings, RsaKeyPair};
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
@@ -72,6 +73,8 @@ pub struct TestApp {
     pub sms: AliyunSmsFake,
     /// The payment gateway (EPay V1); its notifications reach this app.
     pub epay: EpayFake,
+    /// The real-name provider (Aliyun Cloudauth); see its outcome table.
+    pub kyc: AliyunKycFake,
     pub addr: SocketAddr,
     pub base: String,
     pub core: Core,
@@ -272,7 +275,7 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     let sms = AliyunSmsFake::start(AliyunSmsFakeOptions { now: now.clone(), ..Default::default() }).await.unwrap();
     lantian_web::demo::point_sms_at(&mut config, &sms);
     let epay = EpayFake::start(EpayFakeSettings {
-        now,
+        now: now.clone(),
         platform_key: Some(platform_key()),
         notify_retry_unit: Duration::from_millis(1),
         ..Default::default()
@@ -280,6 +283,8 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     .await
     .unwrap();
     lantian_web::demo::point_payments_at(&mut config, &epay);
+    let kyc = AliyunKycFake::start(AliyunKycFakeSettings { now: now.clone(), ..Default::default() }).await.unwrap();
+    lantian_web::demo::point_kyc_at(&mut config, &kyc);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     config.server.public_url = format!("http://{addr}");
@@ -300,6 +305,7 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
         smtp,
         sms,
         epay,
+        kyc,
         addr,
         base: format!("http://{addr}"),
         core,

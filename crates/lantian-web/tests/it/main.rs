@@ -18,6 +18,8 @@ mod cli;
 mod i18n;
 mod jobs;
 mod keys;
+mod kyc;
+mod kyc_providers;
 mod notify;
 mod schema;
 mod shared;

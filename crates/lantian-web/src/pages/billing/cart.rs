@@ -113,6 +113,9 @@ pub async fn checkout(
     match billing::checkout_cart(&state.core, c.customer.id, &f.coupon, state.core.now()).await {
         Ok(placed) => Ok(Redirect::to(&format!("/account/invoices/{}", placed.invoice_id)).into_response()),
         Err(lantian_core::Error::Validation { code, .. } | lantian_core::Error::Conflict(code)) => {
+            if let Some(to) = super::shop::gate_page(code) {
+                return Ok(Redirect::to(to).into_response());
+            }
             let t = Tr::new(ctx.lang);
             let coupon: String = f.coupon.chars().take(32).collect();
             let page = cart_page(&state, &ctx, c.customer.id, Some(t.t(&format!("invalid-{code}"))), coupon).await?;

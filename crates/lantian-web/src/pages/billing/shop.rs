@@ -185,6 +185,12 @@ pub async fn checkout(
     }
 }
 
+/// Where a customer the checkout gate stopped can do what is missing: real-name verification,
+/// or a guardian's consent (on the same page).
+pub(super) fn gate_page(code: &str) -> Option<&'static str> {
+    matches!(code, "real-name-required" | "guardian-consent-required").then_some("/account/real-name")
+}
+
 /// The checkout page again with what was wrong; errors that are not the customer's propagate.
 pub(super) async fn refused_checkout(
     state: &AppState,
@@ -193,6 +199,9 @@ pub(super) async fn refused_checkout(
     e: lantian_core::Error,
 ) -> Result<Response, WebError> {
     let lantian_core::Error::Validation { code, .. } = e else { return Err(WebError(e)) };
+    if let Some(to) = gate_page(code) {
+        return Ok(Redirect::to(to).into_response());
+    }
     let t = Tr::new(ctx.lang);
     let coupon: String = f.coupon.chars().take(32).collect();
     let page = checkout_page(state, ctx, f.plan, Some(t.t(&format!("invalid-{code}"))), coupon).await?;
