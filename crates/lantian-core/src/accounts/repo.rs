@@ -153,7 +153,6 @@ pub async fn delete_customer(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
 }
 
 pub async fn customer_exists(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
-    let n: i64 =
-        on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE id = $1").bind(id).fetch_one(c).await)?;
+    let n: i64 = on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE id = $1").bind(id).fetch_one(c).await)?;
     Ok(n == 1)
 }

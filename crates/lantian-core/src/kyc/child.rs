@@ -5,6 +5,7 @@
 use crate::accounts;
 use crate::audit::{self, Event};
 use crate::authz::{Permission, Principal};
+use crate::billing::checked_reason;
 use crate::{Core, Error, RequestMeta, Result, UnixMs};
 
 /// Closes the account: by the system when a submitted number shows an age under 16, or by
@@ -20,10 +21,7 @@ pub async fn close(
     if let Principal::Staff { .. } = who {
         who.require(Permission::ComplianceManage)?;
     }
-    let reason = reason.trim();
-    if !(4..=200).contains(&reason.chars().count()) {
-        return Err(Error::validation("reason", "reason"));
-    }
+    let reason = checked_reason(reason)?;
     let mut tx = core.db.begin().await?;
     if !accounts::repo::customer_exists(&mut tx, customer_id).await? {
         return Err(Error::NotFound);

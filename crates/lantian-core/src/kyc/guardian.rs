@@ -101,6 +101,7 @@ pub async fn review(
     who.require(Permission::ComplianceManage)?;
     let Principal::Staff { id: staff_id, .. } = who else { return Err(Error::Forbidden) };
     let reason = checked_reason(reason)?;
+    repo::consent(&core.db, id).await?.ok_or(Error::NotFound)?;
     let mut tx = core.db.begin().await?;
     if repo::review_consent(&mut tx, id, approve, reason, *staff_id, now).await?.is_none() {
         return Err(Error::Conflict("guardian-consent-not-pending"));
@@ -126,10 +127,11 @@ pub async fn reveal(
     let (name_enc, document_enc) = repo::consent_sealed(&core.db, id).await?.ok_or(Error::NotFound)?;
     let row = format!("customer:{}", consent.customer_id);
     let aad = |column| Aad { table: "guardian_consents", column, row: &row };
+    // Both open before the reveal is recorded: a value that fails to open is not revealed.
+    let document = core.keys.open(&document_enc, aad("document_enc"))?.to_vec();
     let fetch = async { Ok(core.keys.open_str(&name_enc, aad("guardian_name_enc"))?.to_string()) };
     let target = ("guardian_consent", id.to_string());
     let name = crate::reveal::reveal(core, who, target, "guardian_consent", reason, meta, now, fetch).await?;
-    let document = core.keys.open(&document_enc, aad("document_enc"))?.to_vec();
     Ok((name, sniff(&document).unwrap_or("application/octet-stream"), document))
 }
 

@@ -84,6 +84,7 @@ pub async fn correct(
 ) -> Result<Outcome> {
     who.require(Permission::ComplianceManage)?;
     let reason = checked_reason(reason)?;
+    repo::record(&core.db, customer_id).await?.ok_or(Error::NotFound)?;
     let provider = core.kyc.clone().ok_or(Error::validation("real_name", "real-name-unavailable"))?;
     let today = shanghai_today(now);
     let number = IdNumber::parse(id_number, today)?;
@@ -91,9 +92,5 @@ pub async fn correct(
         return Err(Error::validation("id_number", "id-number-under-16"));
     }
     let name = parse_name(name)?;
-    let mut tx = core.db.begin().await?;
-    let ev = Event::new("kyc.correct").target("customer", customer_id).fields(&["real_name", "id_number"]);
-    audit::record(&mut tx, who, meta.request_id.as_deref(), ev.reason(reason), now).await?;
-    tx.commit().await?;
-    verify::start(core, provider, who, customer_id, &name, &number, true, meta, now).await
+    verify::start(core, provider, who, customer_id, &name, &number, Some(reason), meta, now).await
 }

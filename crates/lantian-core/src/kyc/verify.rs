@@ -48,7 +48,13 @@ pub enum Outcome {
 }
 
 /// The customer's own verification (C1.2, C1.3, C3.4, C7.1, C7.2).
-pub async fn submit(core: &Core, customer_id: i64, s: &Submission<'_>, meta: &RequestMeta, now: UnixMs) -> Result<Outcome> {
+pub async fn submit(
+    core: &Core,
+    customer_id: i64,
+    s: &Submission<'_>,
+    meta: &RequestMeta,
+    now: UnixMs,
+) -> Result<Outcome> {
     if !s.consent {
         return Err(Error::validation("consent", "real-name-consent-required"));
     }
@@ -77,11 +83,12 @@ pub async fn submit(core: &Core, customer_id: i64, s: &Submission<'_>, meta: &Re
     consents::give(&mut tx, Subject::customer(customer_id), Purpose::RealName, version, given, now).await?;
     tx.commit().await?;
     let who = Principal::Customer(customer_id);
-    start(core, provider, &who, customer_id, &name, &number, false, meta, now).await
+    start(core, provider, &who, customer_id, &name, &number, None, meta, now).await
 }
 
-/// Seals and files the submission, asks the provider, applies the verdict. `replace_verified`
-/// for staff correcting a verified record on the customer's request.
+/// Seals and files the submission, asks the provider, applies the verdict. `correction`: staff
+/// correcting a record on the customer's request, with their reason; it may replace a verified
+/// record.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn start(
     core: &Core,
@@ -90,7 +97,7 @@ pub(super) async fn start(
     customer_id: i64,
     name: &str,
     number: &IdNumber,
-    replace_verified: bool,
+    correction: Option<&str>,
     meta: &RequestMeta,
     now: UnixMs,
 ) -> Result<Outcome> {
@@ -117,7 +124,7 @@ pub(super) async fn start(
         adult_at,
         provider: provider.name(),
     };
-    match repo::put_pending(&mut tx, &pending, replace_verified, now).await {
+    match repo::put_pending(&mut tx, &pending, correction.is_some(), now).await {
         Ok(true) => {}
         Ok(false) => return Err(Error::Conflict("real-name-not-open")),
         // Another account took the same place of the same number a moment ago.
@@ -133,7 +140,11 @@ pub(super) async fn start(
         object: ("real_name_record", format!("{customer_id}:{}", now.0)),
     };
     disclosures::disclose(&mut tx, Subject::customer(customer_id), disclosure, now).await?;
-    let ev = Event::new("kyc.submit").target("customer", customer_id).fields(&["real_name", "id_number"]);
+    let ev = match correction {
+        None => Event::new("kyc.submit"),
+        Some(reason) => Event::new("kyc.correct").reason(reason),
+    };
+    let ev = ev.target("customer", customer_id).fields(&["real_name", "id_number"]);
     audit::record(&mut tx, who, meta.request_id.as_deref(), ev, now).await?;
     tx.commit().await?;
     let verdict = provider.verify(name, number.as_str()).await;

@@ -2,12 +2,12 @@
 
 pub mod account;
 pub mod billing;
-pub mod real_name;
 pub mod cookies;
 pub mod health;
 pub mod home;
 pub mod preferences;
 pub mod privacy;
+pub mod real_name;
 pub mod staff;
 pub mod tokens;
 

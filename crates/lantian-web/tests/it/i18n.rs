@@ -8,13 +8,19 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every key of every `.ftl` file of the locale; a key defined twice fails the test.
 fn keys_of(locale: &str) -> BTreeSet<String> {
-    let text =
-        std::fs::read_to_string(crate_dir().join("../lantian-core/locales").join(locale).join("main.ftl")).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with([' ', '#', '\t']) && l.contains(" = "))
-        .map(|l| l.split(" = ").next().unwrap().trim().to_string())
-        .collect()
+    let mut ftl = Vec::new();
+    files(&crate_dir().join("../lantian-core/locales").join(locale), "ftl", &mut ftl);
+    let mut keys = BTreeSet::new();
+    for path in ftl {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines().filter(|l| !l.starts_with([' ', '#', '\t']) && l.contains(" = ")) {
+            let key = line.split(" = ").next().unwrap().trim().to_string();
+            assert!(keys.insert(key.clone()), "`{key}` is defined twice in {locale} ({})", path.display());
+        }
+    }
+    keys
 }
 
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {

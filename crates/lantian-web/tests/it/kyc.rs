@@ -55,7 +55,8 @@ db_test!(clause_c1_3_the_page_gives_the_legal_bases_before_asking_for_anything, 
     let why = html.find("id=\"kyc-why\"").expect("the explanation");
     let form = html.find("id=\"kyc-form\"").expect("the form");
     assert!(why < form, "the reasons come before the fields");
-    for basis in ["网络安全法》第二十四条", "反恐怖主义法》第二十一条", "互联网用户账号信息管理规定"] {
+    for basis in ["网络安全法》第二十四条", "反恐怖主义法》第二十一条", "互联网用户账号信息管理规定"]
+    {
         assert!(html[why..form].contains(basis), "{basis}");
     }
     assert!(html[why..form].contains("阿里云实人认证"), "the provider is named");
@@ -79,8 +80,7 @@ db_test!(clause_c3_4_the_provider_receives_only_the_name_and_number_and_is_discl
     assert_eq!(location(&r), "/account/real-name?result=verified");
     let sent = app.kyc.requests();
     assert_eq!(sent.len(), 1);
-    let mut names: Vec<&str> = sent[0].form.iter().map(|(k, _)| k.as_str()).collect();
-    names.sort();
+    let names: Vec<&str> = sent[0].form.keys().map(String::as_str).collect();
     assert_eq!(names, ["IdentifyNum", "ParamType", "UserName"], "the name and the number, nothing else");
     assert!(sent[0].query.is_empty(), "nothing personal in the address");
     let disclosed = format!(
@@ -156,7 +156,10 @@ db_test!(clause_c7_1_a_customer_of_16_is_held_until_staff_approve_a_guardian_s_c
     lantian_core::catalog::plans::seed_starter_plans(&app.core, T0).await.unwrap();
     let (id, c) = signed_in_customer(&app, "kyc_teen").await;
     submit(&app, &c, true, "李小红", SIXTEEN).await;
-    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = {id} AND age_bracket = 'minor'")).await, 1);
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = {id} AND age_bracket = 'minor'")).await,
+        1
+    );
     assert_eq!(location(&order(&app, &c, "hk-tko").await), "/account/real-name", "held, even in Hong Kong");
     let html = page(&app, &c).await;
     assert!(html.contains("id=\"guardian-form\""));
@@ -188,7 +191,9 @@ db_test!(clause_c7_1_a_customer_of_16_is_held_until_staff_approve_a_guardian_s_c
     let staff = compliance(&app).await;
     let consent = guardian::pending(&app.core, &staff).await.unwrap()[0].id;
     let (name, kind, bytes) =
-        guardian::reveal(&app.core, &staff, consent, "reviewing the consent", &RequestMeta::default(), T0).await.unwrap();
+        guardian::reveal(&app.core, &staff, consent, "reviewing the consent", &RequestMeta::default(), T0)
+            .await
+            .unwrap();
     assert_eq!((name.as_str(), kind, bytes), ("李大明", "application/pdf", pdf));
     guardian::review(&app.core, &staff, consent, true, "signed by the father", &RequestMeta::default(), T0)
         .await
@@ -199,7 +204,10 @@ db_test!(clause_c7_1_a_customer_of_16_is_held_until_staff_approve_a_guardian_s_c
     app.clock.set(lantian_core::UnixMs(T0.0 + 600 * 86_400_000));
     lantian_core::jobs::Periodic::run(&guardian::ComingOfAge, &app.core).await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM guardian_consents").await, 0);
-    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = {id} AND age_bracket = 'adult'")).await, 1);
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = {id} AND age_bracket = 'adult'")).await,
+        1
+    );
 });
 
 db_test!(bad_numbers_and_names_are_refused_before_the_provider_and_store_nothing, |app| {
@@ -249,7 +257,10 @@ db_test!(a_provider_that_fails_leaves_the_request_pending_and_the_retry_verifies
     let r = submit(&app, &c, true, "张三", ADULT).await;
     assert_eq!(location(&r), "/account/real-name?result=pending");
     assert_eq!(kyc::record(&app.core, id).await.unwrap().unwrap().state, "pending", "never verified by an error");
-    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = {id} AND real_name_verified_at IS NULL")).await, 1);
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = {id} AND real_name_verified_at IS NULL")).await,
+        1
+    );
     assert_eq!(kyc::verify::retry_due(&app.core, app.core.now()).await.unwrap(), 0, "not due yet");
     app.clock.advance(Duration::from_secs(120));
     app.kyc.faults().garbage_next();
@@ -258,7 +269,8 @@ db_test!(a_provider_that_fails_leaves_the_request_pending_and_the_retry_verifies
     app.clock.advance(Duration::from_secs(600));
     assert_eq!(kyc::verify::retry_due(&app.core, app.core.now()).await.unwrap(), 1);
     assert_eq!(kyc::record(&app.core, id).await.unwrap().unwrap().state, "verified");
-    let disclosed = format!("SELECT COUNT(*) FROM disclosures WHERE subject_id = {id} AND recipient = 'real_name_provider'");
+    let disclosed =
+        format!("SELECT COUNT(*) FROM disclosures WHERE subject_id = {id} AND recipient = 'real_name_provider'");
     assert_eq!(count(&app, &disclosed).await, 1, "one row per verification, not per try");
 });
 
@@ -326,10 +338,8 @@ fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     }
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Sink(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || sink.clone()).finish();
     // One subscriber per test process (nextest runs each test alone).
     let _ = tracing::subscriber::set_global_default(subscriber);
     buffer

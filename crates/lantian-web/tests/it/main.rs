@@ -20,6 +20,7 @@ mod jobs;
 mod keys;
 mod kyc;
 mod kyc_providers;
+mod kyc_staff;
 mod notify;
 mod schema;
 mod shared;

@@ -6,14 +6,14 @@ mod guardian;
 
 use askama::Template;
 use axum::Form;
+use axum::Router;
 use axum::extract::{Extension, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use lantian_core::i18n::Tr;
 use lantian_core::authz::Subject;
 use lantian_core::disclosures::{self, Recipient};
+use lantian_core::i18n::Tr;
 use lantian_core::kyc::{self, GuardianConsent, Outcome, Record, Submission};
 use serde::Deserialize;
 

@@ -6,6 +6,7 @@ mod billing;
 mod catalog;
 mod console;
 mod jobs;
+mod kyc;
 mod login;
 mod profile;
 mod team;
@@ -51,6 +52,16 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/catalog/plans/{id}/price", post(catalog::set_price))
         .route("/staff/catalog/plans/{id}/stock", post(catalog::set_stock))
         .route("/staff/catalog/coupons", post(catalog::create_coupon))
+        .route("/staff/real-names", get(kyc::records))
+        .route("/staff/real-names/{id}", get(kyc::record))
+        .route("/staff/real-names/{id}/reveal", post(kyc::reveal))
+        .route("/staff/real-names/{id}/revoke", post(kyc::revoke))
+        .route("/staff/real-names/{id}/correct", post(kyc::correct))
+        .route("/staff/real-names/{id}/child-found", post(kyc::child_found))
+        .route("/staff/guardian-consents", get(kyc::guardian::pending))
+        .route("/staff/guardian-consents/{id}/document", post(kyc::guardian::document))
+        .route("/staff/guardian-consents/{id}/approve", post(kyc::guardian::approve))
+        .route("/staff/guardian-consents/{id}/reject", post(kyc::guardian::reject))
 }
 
 /// The console's navigation: only what the member's roles allow.
@@ -64,6 +75,8 @@ pub struct StaffNav {
     pub can_billing: bool,
     /// Plans, prices, stock and coupons.
     pub can_catalog: bool,
+    /// Real-name records and guardians' consents.
+    pub can_compliance: bool,
     pub unread: i64,
     pub csrf: String,
 }
@@ -80,6 +93,7 @@ pub async fn layout(state: &AppState, ctx: &RequestContext, staff: &StaffCtx, pa
         can_jobs: p.can(Permission::JobsManage),
         can_billing: p.can(Permission::BillingManage),
         can_catalog: p.can(Permission::CatalogManage),
+        can_compliance: p.can(Permission::ComplianceManage),
         unread,
         csrf: staff.session.csrf_secret.clone(),
     };
