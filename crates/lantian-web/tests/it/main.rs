@@ -13,6 +13,7 @@ mod billing_api;
 mod billing_staff;
 mod browser;
 mod browser_billing;
+mod browser_kyc;
 mod cart;
 mod cli;
 mod i18n;
