@@ -344,3 +344,20 @@ fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     let _ = tracing::subscriber::set_global_default(subscriber);
     buffer
 }
+
+db_test!(verification_attempts_are_capped_per_day, |app| {
+    let (_, c) = signed_in_customer(&app, "kyc_guesser").await;
+    let limit = app.core.config.kyc.attempts_per_day as usize;
+    for _ in 0..limit {
+        assert_eq!(location(&submit(&app, &c, true, "王五", ADULT).await), "/account/real-name?result=rejected");
+    }
+    let r = submit(&app, &c, true, "张三", ADULT).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("今天的认证次数已用完"));
+    assert_eq!(app.kyc.requests().len(), limit, "the provider is asked no more");
+    // The next day (signed in again: the session has expired meanwhile).
+    app.clock.advance(Duration::from_secs(86_400));
+    let form = [("login", "kyc_guesser"), ("password", crate::helpers::CUSTOMER_PASSWORD)];
+    assert_eq!(c.post(app.url("/login")).form(&form).send().await.unwrap().status(), 303);
+    assert_eq!(location(&submit(&app, &c, true, "张三", ADULT).await), "/account/real-name?result=verified");
+});
