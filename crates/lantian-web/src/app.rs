@@ -117,6 +117,7 @@ fn build_router(state: AppState, access_log: bool) -> Router {
 fn uploads() -> Router<AppState> {
     let limit = lantian_core::kyc::guardian::MAX_DOCUMENT_BYTES + 64 * 1024;
     pages::real_name::upload_routes()
+        .nest("/api/v1", api::v1::upload_routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
 }

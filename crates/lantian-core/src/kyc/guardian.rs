@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::document::parse_name;
-use super::repo::{self, GuardianConsent, NewConsent};
+use super::repo::{self, GuardianConsent, NewConsent, Record};
 use crate::audit::{self, Event};
 use crate::authz::{Permission, Principal};
 use crate::billing::checked_reason;
@@ -41,6 +41,12 @@ pub fn sniff(document: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// A customer verified as under 18 buys only once staff approved a guardian's consent.
+pub fn needed(record: Option<&Record>, consents: &[GuardianConsent], now: UnixMs) -> bool {
+    let minor = record.is_some_and(|r| r.state == "verified" && r.adult_at.is_some_and(|at| at > now));
+    minor && !consents.iter().any(|c| c.state == "approved")
+}
+
 /// Files the consent for staff to review. Only a verified customer of 16 or 17 has one to give,
 /// and one at a time.
 pub async fn upload(core: &Core, customer_id: i64, u: &Upload<'_>, meta: &RequestMeta, now: UnixMs) -> Result<i64> {
@@ -55,7 +61,8 @@ pub async fn upload(core: &Core, customer_id: i64, u: &Upload<'_>, meta: &Reques
     if !matches!(u.relationship, "father" | "mother" | "guardian") {
         return Err(Error::validation("relationship", "guardian-relationship"));
     }
-    let guardian_name = parse_name(u.guardian_name)?;
+    let guardian_name =
+        parse_name(u.guardian_name).map_err(|_| Error::validation("guardian_name", "real-name-invalid"))?;
     let row = format!("customer:{customer_id}");
     let aad = |column| Aad { table: "guardian_consents", column, row: &row };
     let name_enc = core.keys.seal_str(&guardian_name, aad("guardian_name_enc"));

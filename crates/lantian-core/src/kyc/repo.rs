@@ -81,25 +81,28 @@ pub struct Pending<'a> {
 
 /// Writes the submission as pending. A customer's own submission replaces only a rejected or
 /// revoked record (`replace_verified` false); staff correcting a record replace any state.
-/// False when the record was in a state it may not replace.
+/// `retry_at`: when the retry task may take it over should the provider call in flight never
+/// report (the process stopped, the request was cut off). False when the record was in a state
+/// it may not replace.
 pub async fn put_pending(
     tx: &mut Tx,
     p: &Pending<'_>,
     replace_verified: bool,
+    retry_at: UnixMs,
     now: UnixMs,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "INSERT INTO real_name_records (customer_id, state, document_kind, name_enc, number_enc, \
          name_masked, number_masked, number_index, number_slot, adult_at, provider, tries, next_try_at, submitted_at) \
-         VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, $11) \
+         VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $13, $11) \
          ON CONFLICT (customer_id) DO UPDATE SET state = 'pending', document_kind = $2, name_enc = $3, \
          number_enc = $4, name_masked = $5, number_masked = $6, number_index = $7, number_slot = $8, adult_at = $9, \
-         provider = $10, provider_request_id = NULL, outcome = NULL, tries = 0, next_try_at = NULL, \
+         provider = $10, provider_request_id = NULL, outcome = NULL, tries = 0, next_try_at = $13, \
          submitted_at = $11, verified_at = NULL, revoked_at = NULL \
          WHERE real_name_records.state IN ('rejected', 'revoked') OR ($12 AND real_name_records.state = 'verified')";
     let n = on_tx!(tx, c => sqlx::query(SQL)
         .bind(p.customer_id).bind(p.document_kind).bind(p.name_enc).bind(p.number_enc).bind(p.name_masked)
         .bind(p.number_masked).bind(p.number_index).bind(p.number_slot).bind(p.adult_at).bind(p.provider).bind(now)
-        .bind(replace_verified)
+        .bind(replace_verified).bind(retry_at)
         .execute(c).await?.rows_affected());
     if n == 1 {
         unverify(tx, p.customer_id).await?;

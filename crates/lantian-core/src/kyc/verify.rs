@@ -124,7 +124,9 @@ pub(super) async fn start(
         adult_at,
         provider: provider.name(),
     };
-    match repo::put_pending(&mut tx, &pending, correction.is_some(), now).await {
+    // Well after the provider's time-out: the call in flight has answered or failed by then.
+    let orphaned_after = Duration::from_secs(core.config.kyc.timeout_secs + 60);
+    match repo::put_pending(&mut tx, &pending, correction.is_some(), now.plus(orphaned_after), now).await {
         Ok(true) => {}
         Ok(false) => return Err(Error::Conflict("real-name-not-open")),
         // Another account took the same place of the same number a moment ago.

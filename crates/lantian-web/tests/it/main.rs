@@ -20,6 +20,7 @@ mod i18n;
 mod jobs;
 mod keys;
 mod kyc;
+mod kyc_api;
 mod kyc_providers;
 mod kyc_staff;
 mod notify;

@@ -5,6 +5,7 @@ mod balance;
 mod billing;
 mod me;
 mod plans;
+mod real_name;
 mod regions;
 
 use axum::Json;
@@ -25,12 +26,15 @@ use lantian_core::Error;
         description = "The JSON API of Lantian (蓝天云). Errors are RFC 9457 problem documents (application/problem+json)."
     ),
     paths(regions::list, me::me, account::token, account::patch_me, account::list_sessions, account::end_session,
-        plans::list, billing::place_order, billing::list_invoices, billing::invoice, billing::pay, billing::cancel, balance::balance),
+        plans::list, billing::place_order, billing::list_invoices, billing::invoice, billing::pay, billing::cancel, balance::balance,
+        real_name::status, real_name::submit, real_name::upload_guardian_consent),
     components(schemas(regions::RegionOut, regions::RegionPage, me::Me, me::Account, account::TokenRequest, account::TokenResponse, account::ProfilePatch, account::SessionOut, Problem,
         plans::PlanList, plans::PlanOut, plans::PriceOut, plans::StockOut,
         billing::OrderRequest, billing::OrderItem, billing::LineOut, billing::OrderPlaced, billing::InvoiceOut, billing::InvoicePage, billing::InvoiceDetail,
         billing::PaymentOut, billing::PaymentRequest, billing::PaymentStarted, billing::InvoiceState,
-        balance::LedgerOut, balance::BalanceOut)),
+        balance::LedgerOut, balance::BalanceOut,
+        real_name::RealNameStatus, real_name::GuardianOut, real_name::GuardianConsentOut, real_name::RealNameRequest,
+        real_name::RealNameSubmitted, real_name::GuardianConsentForm, real_name::GuardianConsentFiled)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -73,6 +77,13 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}/payments", axum::routing::post(billing::pay))
         .route("/invoices/{id}/cancel", axum::routing::post(billing::cancel))
         .route("/balance", get(balance::balance))
+        .route("/real-name", get(real_name::status).post(real_name::submit))
+}
+
+/// The routes that take a document, served with the upload limit instead of the usual one
+/// (see `app::uploads`).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/real-name/guardian-consent", axum::routing::post(real_name::upload_guardian_consent))
 }
 
 /// The paging parameters every list endpoint takes.

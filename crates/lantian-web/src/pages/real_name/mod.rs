@@ -78,11 +78,12 @@ pub(super) async fn real_name_page(
         .map(|d| (format_time(tz, d.at), t.t(&format!("kyc-provider-{}", d.recipient_name))))
         .collect();
     let now = core.now();
-    let minor = record.as_ref().is_some_and(|r| r.state == "verified" && r.adult_at.is_some_and(|at| at > now));
+    let needed = kyc::guardian::needed(record.as_ref(), &consents, now);
     let page = RealNamePage {
         provider: core.kyc.as_ref().map(|p| t.t(&format!("kyc-provider-{}", p.name()))).unwrap_or_default(),
         open: record.as_ref().is_none_or(|r| matches!(r.state.as_str(), "rejected" | "revoked")),
-        guardian_needed: minor && !consents.iter().any(|c| matches!(c.state.as_str(), "approved" | "pending")),
+        // One consent at a time: none to upload while one waits for review.
+        guardian_needed: needed && !consents.iter().any(|c| c.state == "pending"),
         record,
         consents,
         disclosed,
