@@ -28,6 +28,7 @@ pub mod money;
 pub mod notify;
 pub mod payments;
 pub mod phone;
+pub mod provisioning;
 pub mod ratelimit;
 pub mod reveal;
 pub mod sessions;

@@ -18,5 +18,7 @@ pub mod aliyun_sms;
 pub mod epay;
 pub mod harness;
 mod html;
+pub mod proxmox;
 pub mod smtp;
 mod utc;
+pub mod zjmf;

@@ -24,6 +24,8 @@ mod kyc_api;
 mod kyc_providers;
 mod kyc_staff;
 mod notify;
+mod provider_proxmox;
+mod provider_zjmf;
 mod schema;
 mod shared;
 mod staff;
