@@ -16,6 +16,7 @@
 pub mod aliyun_kyc;
 pub mod aliyun_sms;
 pub mod epay;
+pub(crate) mod form;
 pub mod harness;
 mod html;
 pub mod proxmox;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::form::percent_decode as decode;
 use axum::http::{HeaderMap, header};
 
 /// Decoded parameters by name.
@@ -57,22 +58,6 @@ fn decode_pairs(text: &str) -> Option<Params> {
         }
     }
     Some(params)
-}
-
-fn decode(text: &str) -> Option<String> {
-    let mut bytes = text.bytes();
-    let mut out = Vec::with_capacity(text.len());
-    while let Some(byte) = bytes.next() {
-        out.push(match byte {
-            b'%' => {
-                let mut nibble = || char::from(bytes.next()?).to_digit(16).and_then(|d| u8::try_from(d).ok());
-                (nibble()? << 4) | nibble()?
-            }
-            b'+' => b' ',
-            other => other,
-        });
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 
 use super::reply::Failure;
 use super::signature::{self, ALGORITHM, RequestParts};
+use crate::form::percent_decode;
 use crate::utc;
 
 pub(super) const ACTION: &str = "SendSms";
@@ -214,22 +215,6 @@ fn parse_query(query: &str) -> Result<BTreeMap<String, String>, Failure> {
         }
     }
     Ok(params)
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let mut bytes = text.bytes();
-    let mut out = Vec::with_capacity(text.len());
-    while let Some(byte) = bytes.next() {
-        out.push(match byte {
-            b'%' => {
-                let mut nibble = || char::from(bytes.next()?).to_digit(16).and_then(|d| u8::try_from(d).ok());
-                (nibble()? << 4) | nibble()?
-            }
-            b'+' => b' ',
-            other => other,
-        });
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

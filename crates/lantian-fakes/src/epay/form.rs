@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::form::percent_decode as decode;
 use axum::body::{Bytes, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
@@ -55,22 +56,6 @@ fn add(fields: &mut Fields, text: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn decode(text: &str) -> Option<String> {
-    let mut bytes = text.bytes();
-    let mut out = Vec::with_capacity(text.len());
-    while let Some(byte) = bytes.next() {
-        out.push(match byte {
-            b'%' => {
-                let mut nibble = || char::from(bytes.next()?).to_digit(16).and_then(|d| u8::try_from(d).ok());
-                (nibble()? << 4) | nibble()?
-            }
-            b'+' => b' ',
-            other => other,
-        });
-    }
-    String::from_utf8(out).ok()
 }
 
 /// `k=v&k=v` with every byte but `A-Za-z0-9-_.~` percent-encoded.

@@ -69,13 +69,12 @@ pub async fn invoices(
     s.principal.require(Permission::BillingManage)?;
     let t = Tr::new(ctx.lang);
     let tz = &state.core.config.business.time_zone;
-    // An unknown state in a hand-made link lists them all, as the empty choice does.
-    let filter = INVOICE_STATES.into_iter().find(|v| *v == q.state).unwrap_or("");
-    let only = Some(filter).filter(|f| !f.is_empty());
+    let (only, states) = super::state_filter(&INVOICE_STATES, &q.state, "invoice-state-", &t);
     let rows = billing::all_invoices(&state.core.db, &s.principal, only, q.before.unwrap_or(0)).await?;
-    let older = older_link(rows.len() as i64 == billing::CONSOLE_PAGE, rows.last().map(|i| i.id), &[("state", filter)]);
+    let filter = [("state", only.unwrap_or(""))];
+    let older = older_link(rows.len() as i64 == billing::CONSOLE_PAGE, rows.last().map(|i| i.id), &filter);
     let page = InvoicesPage {
-        states: INVOICE_STATES.iter().map(|v| (*v, t.t(&format!("invoice-state-{v}")), *v == filter)).collect(),
+        states,
         invoices: rows.iter().map(|i| InvoiceView::new(i, &t, ctx.lang, tz)).collect(),
         older,
         l: super::layout(&state, &ctx, &s, "/staff/invoices").await?,

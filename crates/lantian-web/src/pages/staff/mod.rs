@@ -82,6 +82,20 @@ pub struct StaffNav {
 }
 
 /// The layout of a console page for a signed-in member.
+/// A console list's filter by state: the chosen state when it is one of `states` (an unknown
+/// one in a hand-made link lists them all, as the empty choice does), and the choices for the
+/// page as (value, label, chosen), labelled by the translation `{label_prefix}{value}`.
+pub fn state_filter(
+    states: &[&'static str],
+    chosen: &str,
+    label_prefix: &str,
+    t: &lantian_core::i18n::Tr,
+) -> (Option<&'static str>, Vec<(&'static str, String, bool)>) {
+    let filter = states.iter().copied().find(|v| *v == chosen);
+    let choices = states.iter().map(|v| (*v, t.t(&format!("{label_prefix}{v}")), Some(*v) == filter)).collect();
+    (filter, choices)
+}
+
 pub async fn layout(state: &AppState, ctx: &RequestContext, staff: &StaffCtx, path: &str) -> Result<Layout, WebError> {
     let (_, unread) = notify::notices(&state.core, staff.subject(), 0).await?;
     let p = &staff.principal;

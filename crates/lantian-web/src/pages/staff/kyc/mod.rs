@@ -117,11 +117,10 @@ pub async fn records(
     s.principal.require(Permission::ComplianceManage)?;
     let t = Tr::new(ctx.lang);
     let tz = &state.core.config.business.time_zone;
-    // An unknown state in a hand-made link lists them all, as the empty choice does.
-    let filter = STATES.into_iter().find(|v| *v == q.state);
+    let (filter, states) = super::state_filter(&STATES, &q.state, "staff-kyc-state-", &t);
     let rows = kyc::staff::records(&state.core, &s.principal, filter).await?;
     let page = RecordsPage {
-        states: STATES.iter().map(|v| (*v, t.t(&format!("staff-kyc-state-{v}")), Some(*v) == filter)).collect(),
+        states,
         records: rows.into_iter().map(|(r, username)| RecordView::new(r, username, &t, tz)).collect(),
         done: (q.done == "closed").then(|| t.t("staff-kyc-done-closed")),
         l: super::layout(&state, &ctx, &s, "/staff/real-names").await?,
