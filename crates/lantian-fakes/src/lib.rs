@@ -13,6 +13,7 @@
 //! This crate deliberately depends on no other crate of the workspace: the
 //! fakes model the outside world, not Lantian's view of it.
 
+mod aliyun_gateway;
 pub mod aliyun_kyc;
 pub mod aliyun_sms;
 pub mod epay;

@@ -10,11 +10,22 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 
 use super::faults::Fault;
-use super::gateway::{self, Incoming};
 use super::outcome::{self, Outcome};
 use super::params::Parts;
-use super::reply::{self, Failure};
+use super::reply;
 use super::{KycApi, Shared};
+use crate::aliyun_gateway::{self, Api, Failure, Incoming};
+
+/// Cloudauth's Id2MetaVerify, whose fake refuses another action or version
+/// as Aliyun's gateway words it for an unknown API.
+const ID2META_VERIFY: Api = Api {
+    action: "Id2MetaVerify",
+    version: "2019-03-07",
+    wrong_action: |_| Failure::new(StatusCode::NOT_FOUND, "InvalidAction.NotFound", "Specified api is not found."),
+    wrong_version: |_| {
+        Failure::new(StatusCode::BAD_REQUEST, "InvalidVersion", "Specified parameter Version is not valid.")
+    },
+};
 
 pub(super) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -60,20 +71,13 @@ fn verified_outcome(
     body: &[u8],
     parts: &Parts,
 ) -> Result<Outcome, Failure> {
-    let unreadable =
-        || Failure::new(StatusCode::BAD_REQUEST, "InvalidParameter", "The query string or form body cannot be read.");
+    let unreadable = || Failure::invalid("The query string or form body cannot be read.");
     let query = parts.query.as_ref().ok_or_else(unreadable)?;
     let params = parts.merged().ok_or_else(unreadable)?;
     let incoming = Incoming { method: method.as_str(), path: uri.path(), query, headers, body };
     let now = (shared.now)();
-    let nonce = gateway::verify(&incoming, &shared.credentials, now)?;
-    if !shared.store().use_nonce(nonce, now) {
-        return Err(Failure::new(
-            StatusCode::BAD_REQUEST,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
-    }
+    let nonce = aliyun_gateway::verify(&ID2META_VERIFY, &incoming, &shared.credentials, now)?;
+    shared.store().nonces.spend(nonce, now)?;
     let param = |name: &str| params.get(name).map_or("", String::as_str);
     Ok(match param("ParamType") {
         "" => Outcome::Missing,

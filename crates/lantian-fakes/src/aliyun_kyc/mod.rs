@@ -45,15 +45,10 @@
 
 mod cloudauth;
 mod faults;
-mod gateway;
 mod market;
 mod outcome;
 mod params;
 mod reply;
-// One definition of the V3 canonical form for both Aliyun fakes, pinned
-// there to Aliyun's published vectors. Loaded a second time rather than
-// copied: moving it to a shared module means changing the SMS fake, which
-// can come when that is next touched.
 mod store;
 
 use std::io;
@@ -66,9 +61,9 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::any;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::aliyun_gateway::Credentials;
 use crate::harness::{self, NowMs, Running};
 use faults::Fault;
-use gateway::Credentials;
 use params::Parts;
 use reply::RequestIds;
 use store::Store;

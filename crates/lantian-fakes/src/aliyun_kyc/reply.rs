@@ -10,35 +10,14 @@ use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::aliyun_gateway::Failure;
+
 /// The `HostId` Aliyun's gateway errors name.
 const HOST_ID: &str = "cloudauth.aliyuncs.com";
 
 const JSON: &str = "application/json;charset=utf-8";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ca-request-id");
 const ERROR_MESSAGE: HeaderName = HeaderName::from_static("x-ca-error-message");
-
-/// Why Aliyun's API gateway refused a Cloudauth request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Failure {
-    pub status: StatusCode,
-    pub code: String,
-    pub message: String,
-}
-
-impl Failure {
-    pub(super) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Failure {
-        Failure { status, code: code.to_owned(), message: message.into() }
-    }
-
-    /// The request signature is malformed or does not cover what it must.
-    pub(super) fn incomplete_signature(detail: &str) -> Failure {
-        Failure::new(
-            StatusCode::BAD_REQUEST,
-            "IncompleteSignature",
-            format!("The request signature does not conform to Aliyun standards. {detail}"),
-        )
-    }
-}
 
 /// A gateway refusal: the failure's status and `{"RequestId","HostId",
 /// "Code","Message","Recommend"}`.

@@ -1,7 +1,9 @@
 //! What the fake remembers: the requests it received and the Cloudauth
 //! nonces already used.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::aliyun_gateway::Nonces;
 
 /// Which of the fake's two APIs a request went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +43,11 @@ impl ReceivedKycRequest {
 /// long-running demo does not grow without bound.
 const KEEP_LAST: usize = 1000;
 
-/// A request dated more than 15 minutes from the clock is refused anyway,
-/// so a nonce only needs remembering for that window on either side.
-const NONCE_MEMORY_MS: i64 = 30 * 60_000;
-
 #[derive(Default)]
 pub(super) struct Store {
     requests: VecDeque<ReceivedKycRequest>,
-    /// Nonce to when it was used, by the fake's clock.
-    nonces: HashMap<String, i64>,
+    /// Spent by Cloudauth requests whose signature is good.
+    pub nonces: Nonces,
 }
 
 impl Store {
@@ -63,29 +61,11 @@ impl Store {
     pub(super) fn requests(&self) -> Vec<ReceivedKycRequest> {
         self.requests.iter().cloned().collect()
     }
-
-    /// Records `nonce` as used; false if it already was.
-    pub(super) fn use_nonce(&mut self, nonce: &str, now: i64) -> bool {
-        self.nonces.retain(|_, used_at| now - *used_at < NONCE_MEMORY_MS);
-        if self.nonces.contains_key(nonce) {
-            return false;
-        }
-        self.nonces.insert(nonce.to_owned(), now);
-        true
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nonces_are_single_use_within_their_window() {
-        let mut store = Store::default();
-        assert!(store.use_nonce("a", 0));
-        assert!(!store.use_nonce("a", 1000));
-        assert!(store.use_nonce("a", NONCE_MEMORY_MS));
-    }
 
     #[test]
     fn keeps_only_the_newest_requests() {

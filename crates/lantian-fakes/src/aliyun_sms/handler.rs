@@ -11,11 +11,25 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
-use super::gateway::{self, Incoming};
-use super::reply::{self, Failure};
+use super::query;
+use super::reply;
 use super::send_sms;
 use super::store::ReceivedSms;
+use crate::aliyun_gateway::{self, Api, Failure, Incoming};
 use crate::harness::HangUp;
+
+/// dysmsapi's SendSms, whose fake refuses another action or version as an
+/// invalid parameter, naming the one it serves.
+const SEND_SMS: Api = Api {
+    action: "SendSms",
+    version: "2017-05-25",
+    wrong_action: |action| {
+        Failure::invalid(format!("Specified parameter x-acs-action \"{action}\" is not valid: only SendSms."))
+    },
+    wrong_version: |version| {
+        Failure::invalid(format!("Specified parameter x-acs-version \"{version}\" is not valid: only 2017-05-25."))
+    },
+};
 
 pub(super) async fn send_sms(
     State(shared): State<Arc<Shared>>,
@@ -37,9 +51,7 @@ pub(super) async fn send_sms(
     }
 
     let request_id = shared.request_ids.next();
-    let incoming =
-        Incoming { method: method.as_str(), path: uri.path(), query: uri.query(), headers: &headers, body: &body };
-    match handle(&shared, &incoming) {
+    match handle(&shared, &method, &uri, &headers, &body) {
         Ok(sms) => {
             tracing::info!(id = sms.id, to = ?sms.phone_numbers, template = %sms.template_code, "SMS fake accepted a message");
             reply::accepted(&request_id, &sms.biz_id)
@@ -51,32 +63,34 @@ pub(super) async fn send_sms(
     }
 }
 
-fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Result<ReceivedSms, Failure> {
+fn handle(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ReceivedSms, Failure> {
     if shared.faults.take_unavailable() {
-        return Err(Failure::gateway(
+        return Err(Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "The request has failed due to a temporary failure of the server.",
         ));
     }
     if shared.faults.take_server_error() {
-        return Err(Failure::gateway(
+        return Err(Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
             "The request processing has failed due to some unknown error, exception or failure.",
         ));
     }
 
+    let params = query::parse(uri.query().unwrap_or(""))?;
+    let incoming = Incoming { method: method.as_str(), path: uri.path(), query: &params, headers, body };
     let now = (shared.now)();
-    let verified = gateway::verify(incoming, &shared.credentials, now)?;
-    if !shared.store().use_nonce(&verified.nonce, now) {
-        return Err(Failure::gateway(
-            StatusCode::BAD_REQUEST,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
-    }
-    let sms = send_sms::validate(&verified.params, &shared.catalog)?;
+    let nonce = aliyun_gateway::verify(&SEND_SMS, &incoming, &shared.credentials, now)?;
+    shared.store().nonces.spend(nonce, now)?;
+    let sms = send_sms::validate(&params, &shared.catalog)?;
     if let Some(code) = shared.faults.take_failure() {
         return Err(Failure::business(&code, format!("故障注入 Fault injected by the fake: {code}")));
     }

@@ -18,12 +18,11 @@
 //! `GET /api/messages` returns them as JSON.
 
 mod faults;
-mod gateway;
 mod handler;
 mod page;
+mod query;
 mod reply;
 mod send_sms;
-pub(crate) mod signature;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -35,8 +34,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use axum::Router;
 use axum::routing::get;
 
+use crate::aliyun_gateway::Credentials;
 use crate::harness::{self, NowMs, Running};
-use gateway::Credentials;
 use reply::RequestIds;
 use send_sms::Catalog;
 use store::{Limits, Store};

@@ -9,49 +9,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::aliyun_gateway::Failure;
+
 /// The `HostId` Aliyun's gateway errors name.
 const HOST_ID: &str = "dysmsapi.aliyuncs.com";
 
-/// Why a request was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Failure {
-    pub status: StatusCode,
-    pub code: String,
-    pub message: String,
-}
-
+/// The SMS service's own refusals, here as only this fake makes them:
+/// HTTP 200 with a `Code`, where the gateway's carry an error status.
 impl Failure {
-    /// A refusal by the API gateway, before the SMS service saw the request.
-    pub(super) fn gateway(status: StatusCode, code: &str, message: impl Into<String>) -> Failure {
-        Failure { status, code: code.to_owned(), message: message.into() }
-    }
-
     /// A refusal by the SMS service: HTTP 200 and a non-OK `Code`.
     pub(super) fn business(code: &str, message: impl Into<String>) -> Failure {
-        Failure::gateway(StatusCode::OK, code, message)
-    }
-
-    /// A mandatory header or parameter is missing (Aliyun's wording).
-    pub(super) fn missing(code: &str, name: &str) -> Failure {
-        Failure::gateway(
-            StatusCode::BAD_REQUEST,
-            code,
-            format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
-        )
-    }
-
-    /// A header or parameter has a value the API does not take.
-    pub(super) fn invalid(message: impl Into<String>) -> Failure {
-        Failure::gateway(StatusCode::BAD_REQUEST, "InvalidParameter", message)
-    }
-
-    /// The request signature is malformed or does not cover what it must.
-    pub(super) fn incomplete_signature(detail: &str) -> Failure {
-        Failure::gateway(
-            StatusCode::BAD_REQUEST,
-            "IncompleteSignature",
-            format!("The request signature does not conform to Aliyun standards. {detail}"),
-        )
+        Failure::new(StatusCode::OK, code, message)
     }
 
     fn is_business(&self) -> bool {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::reply::Failure;
+use crate::aliyun_gateway::Failure;
 
 /// Aliyun takes at most this many numbers in one `PhoneNumbers` list.
 const MAX_NUMBERS: usize = 1000;

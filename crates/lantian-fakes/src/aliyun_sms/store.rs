@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::Serialize;
 
-use super::reply::Failure;
 use super::send_sms::SmsRequest;
+use crate::aliyun_gateway::{Failure, Nonces};
 
 /// An SMS the fake accepted (answered `OK`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,10 +33,6 @@ pub(super) type Limits = (u32, u32, u32);
 /// long-running demo does not grow without bound.
 const KEEP_LAST: usize = 1000;
 
-/// A request dated more than 15 minutes from the clock is refused anyway,
-/// so a nonce only needs remembering for that window on either side.
-const NONCE_MEMORY_MS: i64 = 30 * 60_000;
-
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -45,23 +41,13 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 pub(super) struct Store {
     messages: VecDeque<ReceivedSms>,
     accepted: u64,
-    /// Nonce to when it was used, by the fake's clock.
-    nonces: HashMap<String, i64>,
+    /// Spent by requests whose signature is good.
+    pub nonces: Nonces,
     /// Mainland number (11 digits) to the times SMS were accepted for it.
     sends: HashMap<String, Vec<i64>>,
 }
 
 impl Store {
-    /// Records `nonce` as used; false if it already was.
-    pub(super) fn use_nonce(&mut self, nonce: &str, now: i64) -> bool {
-        self.nonces.retain(|_, used_at| now - *used_at < NONCE_MEMORY_MS);
-        if self.nonces.contains_key(nonce) {
-            return false;
-        }
-        self.nonces.insert(nonce.to_owned(), now);
-        true
-    }
-
     /// Accepts `sms` unless one of its numbers has reached a limit, in which
     /// case nothing is recorded (Aliyun refuses the whole request).
     pub(super) fn admit(&mut self, sms: SmsRequest, limits: Limits, now: i64) -> Result<ReceivedSms, Failure> {
@@ -135,16 +121,6 @@ mod tests {
         let failure = result.unwrap_err();
         assert_eq!(failure.code, "isv.BUSINESS_LIMIT_CONTROL");
         failure.message
-    }
-
-    #[test]
-    fn nonces_are_single_use_within_their_window() {
-        let mut store = Store::default();
-        assert!(store.use_nonce("a", 0));
-        assert!(!store.use_nonce("a", 1000));
-        assert!(store.use_nonce("b", 1000));
-        assert!(!store.use_nonce("a", NONCE_MEMORY_MS - 1));
-        assert!(store.use_nonce("a", NONCE_MEMORY_MS));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::signature::{self, RequestParts};
 use super::{AliyunSmsFake, AliyunSmsFakeOptions};
+use crate::aliyun_gateway::signature::{self, RequestParts};
 use crate::utc;
 
 /// 2025-01-01T00:00:00Z, where the tests' clock starts.

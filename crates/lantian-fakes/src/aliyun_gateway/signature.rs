@@ -1,7 +1,7 @@
 //! Aliyun's V3 request signature (`ACS3-HMAC-SHA256`): the canonical request,
 //! the string to sign and the HMAC over it.
 //!
-//! The fake recomputes the signature from what arrived and compares it with
+//! The fakes recompute the signature from what arrived and compare it with
 //! the client's, so this is the one place the canonical form is defined; the
 //! tests sign their requests with it too, and pin it to Aliyun's published
 //! example so a bug here cannot hide by agreeing with itself.
