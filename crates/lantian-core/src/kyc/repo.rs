@@ -35,8 +35,14 @@ pub async fn record(db: &Db, customer_id: i64) -> Result<Option<Record>, sqlx::E
     on_read!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(customer_id).fetch_optional(c).await)
 }
 
-/// The console's list, newest submissions first, optionally one state.
-pub async fn records(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<(Record, String)>, sqlx::Error> {
+/// The console's list, newest accounts first (keyset-paged by customer id below `before_id`),
+/// optionally one state.
+pub async fn records(
+    db: &Db,
+    state: Option<&str>,
+    before_id: i64,
+    limit: i64,
+) -> Result<Vec<(Record, String)>, sqlx::Error> {
     #[derive(FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -46,8 +52,9 @@ pub async fn records(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<(Re
     const SQL: &str = "SELECT r.customer_id, r.state, r.document_kind, r.name_masked, r.number_masked, r.adult_at, \
          r.provider, r.provider_request_id, r.outcome, r.tries, r.next_try_at, r.submitted_at, r.verified_at, \
          r.revoked_at, c.username FROM real_name_records r JOIN customers c ON c.id = r.customer_id \
-         WHERE ($1 IS NULL OR r.state = $1) ORDER BY r.submitted_at DESC LIMIT $2";
-    let rows: Vec<Row> = on_read!(db, c => sqlx::query_as(SQL).bind(state).bind(limit).fetch_all(c).await)?;
+         WHERE ($1 IS NULL OR r.state = $1) AND r.customer_id < $2 ORDER BY r.customer_id DESC LIMIT $3";
+    let rows: Vec<Row> =
+        on_read!(db, c => sqlx::query_as(SQL).bind(state).bind(before_id).bind(limit).fetch_all(c).await)?;
     Ok(rows.into_iter().map(|r| (r.record, r.username)).collect())
 }
 

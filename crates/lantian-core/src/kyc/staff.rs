@@ -11,10 +11,17 @@ use crate::billing::checked_reason;
 use crate::crypto::Aad;
 use crate::{Core, Error, RequestMeta, Result, UnixMs};
 
-/// The newest records with their customers' usernames, masked; optionally one state.
-pub async fn records(core: &Core, who: &Principal, state: Option<&str>) -> Result<Vec<(Record, String)>> {
+/// One page of records with their customers' usernames, masked, newest accounts first;
+/// `before_id` pages (0: the first page); optionally one state.
+pub async fn records(
+    core: &Core,
+    who: &Principal,
+    state: Option<&str>,
+    before_id: i64,
+) -> Result<Vec<(Record, String)>> {
     who.require(Permission::ComplianceManage)?;
-    Ok(repo::records(&core.db, state, 100).await?)
+    let before_id = if before_id <= 0 { i64::MAX } else { before_id };
+    Ok(repo::records(&core.db, state, before_id, crate::billing::CONSOLE_PAGE).await?)
 }
 
 pub async fn record(core: &Core, who: &Principal, customer_id: i64) -> Result<Record> {

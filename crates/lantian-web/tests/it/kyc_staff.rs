@@ -254,3 +254,20 @@ db_test!(kyc_staff_bad_input_is_refused_on_the_page_and_changes_nothing, |app| {
     assert_eq!(c.get(app.url("/staff/real-names/abc")).send().await.unwrap().status(), 400);
     assert_eq!(post(&app, &c, "/staff/guardian-consents/abc/approve", &form).await.0, 400);
 });
+
+db_test!(the_records_list_pages_through_every_record, |app| {
+    let mut tx = app.core.db.begin().await.unwrap();
+    for i in 0..55 {
+        let customer: i64 = lantian_core::on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO customers (username, username_key, email, email_verified_at, password_hash, age_bracket, lang, created_at) VALUES ($1, $1, $2, 0, 'x', 'adult', 'zh-CN', 0) RETURNING id").bind(format!("bulk_{i}")).bind(format!("bulk_{i}@example.com")).fetch_one(c).await.unwrap());
+        lantian_core::on_tx!(&mut tx, c => sqlx::query("INSERT INTO real_name_records (customer_id, state, document_kind, name_masked, number_masked, submitted_at) VALUES ($1, 'rejected', 'mainland_id', '张*', '1101**********1237', $1)").bind(customer).execute(c).await.unwrap().rows_affected());
+    }
+    tx.commit().await.unwrap();
+    let (c, _) = compliance(&app).await;
+    let first = page(&app, &c, "/staff/real-names?state=rejected").await;
+    assert_eq!(first.matches("<tr id=\"record-").count(), 50);
+    let older = first.split("id=\"older\"").next().unwrap().rsplit("href=\"").next().unwrap().to_string();
+    assert!(older.starts_with("/staff/real-names?before=") && older.contains("state=rejected"), "{older}");
+    let second = page(&app, &c, &older.replace("&amp;", "&")).await;
+    assert_eq!(second.matches("<tr id=\"record-").count(), 5);
+    assert!(!second.contains("id=\"older\""));
+});

@@ -12,14 +12,14 @@ use axum::{Extension, Form};
 use lantian_core::authz::Permission;
 use lantian_core::i18n::Tr;
 use lantian_core::kyc::{self, Outcome, Record};
-use lantian_core::{Error, UnixMs, accounts};
+use lantian_core::{Error, UnixMs, accounts, billing};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::StaffCtx;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
-use crate::pages::{Layout, format_time, refused, render};
+use crate::pages::{Layout, format_time, older_link, refused, render};
 use guardian::ConsentRow;
 
 const STATES: [&str; 4] = ["pending", "verified", "rejected", "revoked"];
@@ -95,6 +95,7 @@ impl RecordView {
 pub struct ListQuery {
     state: String,
     done: String,
+    before: i64,
 }
 
 #[derive(Template)]
@@ -105,6 +106,7 @@ struct RecordsPage {
     /// (value, label, chosen) of the filter's choices; none chosen lists all.
     states: Vec<(&'static str, String, bool)>,
     records: Vec<RecordView>,
+    older: Option<String>,
     done: Option<String>,
 }
 
@@ -118,10 +120,13 @@ pub async fn records(
     let t = Tr::new(ctx.lang);
     let tz = &state.core.config.business.time_zone;
     let (filter, states) = super::state_filter(&STATES, &q.state, "staff-kyc-state-", &t);
-    let rows = kyc::staff::records(&state.core, &s.principal, filter).await?;
+    let rows = kyc::staff::records(&state.core, &s.principal, filter, q.before).await?;
+    let last = rows.last().map(|(r, _)| r.customer_id);
+    let older = older_link(rows.len() as i64 == billing::CONSOLE_PAGE, last, &[("state", filter.unwrap_or(""))]);
     let page = RecordsPage {
         states,
         records: rows.into_iter().map(|(r, username)| RecordView::new(r, username, &t, tz)).collect(),
+        older,
         done: (q.done == "closed").then(|| t.t("staff-kyc-done-closed")),
         l: super::layout(&state, &ctx, &s, "/staff/real-names").await?,
         t,
