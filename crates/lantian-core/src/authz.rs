@@ -123,6 +123,11 @@ fn granted(role: Role, p: Permission) -> bool {
     }
 }
 
+/// The roles that grant `p`, to find the staff who should hear of something.
+pub fn roles_granting(p: Permission) -> Vec<Role> {
+    Role::ALL.into_iter().filter(|r| granted(*r, p)).collect()
+}
+
 /// Who is acting. Cron jobs and gateway callbacks act as `System`, never as a fake admin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

@@ -540,3 +540,6 @@ invoice-line-amount = Amount
 invalid-cart-empty = The cart is empty.
 invalid-cart-full = A cart holds at most 10 servers; check out or remove some first.
 invalid-cart-changed = The cart changed while you were checking out; look at it again.
+
+notice-payment-refused-title = A payment was taken but not booked
+notice-payment-refused-body = The gateway confirmed payment { $trade }, but it was not booked ({ $why }). See callback #{ $callback } in the console and refund or settle it.

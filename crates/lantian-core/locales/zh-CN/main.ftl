@@ -540,3 +540,6 @@ invoice-line-amount = 金额
 invalid-cart-empty = 购物车是空的。
 invalid-cart-full = 购物车最多放 10 台服务器；请先结算或移除一些。
 invalid-cart-changed = 结算期间购物车有变动，请重新查看。
+
+notice-payment-refused-title = 收到未入账的付款
+notice-payment-refused-body = 支付网关确认了付款 { $trade }，但它没有入账（{ $why }）。请在控制台“支付回调” #{ $callback } 中查看并退款或处理。

@@ -73,10 +73,13 @@ pub enum Event {
     RememberTokenReused,
     ServiceExpiring,
     InvoicePaid,
+    /// To billing staff: the gateway took money that was not booked (a cancelled or already
+    /// paid invoice, another amount): refund or credit it.
+    PaymentRefused,
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
         Event::PasswordChanged,
         Event::TwoFactorEnabled,
         Event::NewDeviceSignIn,
@@ -84,6 +87,7 @@ impl Event {
         Event::RememberTokenReused,
         Event::ServiceExpiring,
         Event::InvoicePaid,
+        Event::PaymentRefused,
     ];
 
     pub fn key(self) -> &'static str {
@@ -95,6 +99,7 @@ impl Event {
             Event::RememberTokenReused => "remember-token-reused",
             Event::ServiceExpiring => "service-expiring",
             Event::InvoicePaid => "invoice-paid",
+            Event::PaymentRefused => "payment-refused",
         }
     }
 
@@ -106,7 +111,7 @@ impl Event {
             | Event::AccountLocked
             | Event::RememberTokenReused => Class::Security,
             Event::ServiceExpiring => Class::Service,
-            Event::InvoicePaid => Class::Billing,
+            Event::InvoicePaid | Event::PaymentRefused => Class::Billing,
         }
     }
 
@@ -116,6 +121,7 @@ impl Event {
             Event::NewDeviceSignIn => &["device"],
             Event::ServiceExpiring => &["service", "days"],
             Event::InvoicePaid => &["number", "amount"],
+            Event::PaymentRefused => &["callback", "trade", "why"],
             Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked | Event::RememberTokenReused => &[],
         }
     }

@@ -17,9 +17,10 @@ use sha2::{Digest, Sha256};
 use super::gateway::Notification;
 use super::repo::{self, NewCallback};
 use crate::audit::{self, Event};
-use crate::authz::Principal;
+use crate::authz::{Permission, Principal, Subject};
 use crate::billing;
 use crate::db::Tx;
+use crate::notify;
 use crate::{Core, Result, UnixMs};
 
 /// What the notify endpoint answers: `success` stops the gateway's re-sends.
@@ -141,9 +142,19 @@ async fn finish(tx: &mut Tx, core: &Core, id: i64, n: &Notification, now: UnixMs
     let (state, outcome) = apply(tx, core, n, now).await?;
     repo::finish_callback(tx, id, state, outcome, now).await?;
     if state == "refused" {
-        // Money was taken that we do not book: staff must look (and refund).
+        // Money was taken that we do not book: billing staff must look (and refund).
         let ev = Event::new("payment.callback_refused").target("payment_callback", id);
         audit::record(tx, &Principal::System, None, ev.reason(outcome.unwrap_or("")), now).await?;
+        let args: BTreeMap<String, String> = [
+            ("callback".to_string(), id.to_string()),
+            ("trade".to_string(), n.out_trade_no.clone()),
+            ("why".to_string(), outcome.unwrap_or("").to_string()),
+        ]
+        .into();
+        for member in crate::staff::holders_of(tx, Permission::BillingManage).await? {
+            let event = notify::Event::PaymentRefused;
+            notify::notify(tx, core, Subject::staff(member), event, args.clone(), now).await?;
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub use repo::StaffMember;
 use crate::audit::{self, Event};
 use crate::authz::{Permission, Principal, Role, Subject};
 use crate::crypto::password::Verified;
+use crate::db::Tx;
 pub use crate::phone::PhoneChange;
 use crate::{Core, Error, RequestMeta, Result, UnixMs, apitokens, sessions};
 
@@ -333,6 +334,12 @@ pub fn phone_of(core: &Core, m: &StaffMember) -> Result<Option<String>> {
 }
 
 /// The number of members; `lantian staff create` warns when the first is not an owner.
+/// Active members whose roles grant `p`: who hears of what needs that permission.
+pub async fn holders_of(tx: &mut Tx, p: Permission) -> Result<Vec<i64>> {
+    let roles: Vec<&str> = crate::authz::roles_granting(p).into_iter().map(Role::as_str).collect();
+    Ok(repo::holders_of(tx, &roles).await?)
+}
+
 pub async fn count(core: &Core) -> Result<i64> {
     Ok(repo::count(&core.db).await?)
 }

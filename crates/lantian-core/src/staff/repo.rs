@@ -137,3 +137,17 @@ pub async fn set_phone(tx: &mut Tx, id: i64, sealed: Option<&str>) -> Result<(),
     on_tx!(tx, c => sqlx::query(SQL).bind(id).bind(sealed).execute(c).await?.rows_affected());
     Ok(())
 }
+
+/// Active members holding any of `roles`.
+pub async fn holders_of(tx: &mut Tx, roles: &[&str]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids = Vec::new();
+    for role in roles {
+        const SQL: &str =
+            "SELECT s.id FROM staff s JOIN staff_roles r ON r.staff_id = s.id WHERE r.role = $1 AND s.active";
+        let found: Vec<i64> = on_tx!(tx, c => sqlx::query_scalar(SQL).bind(*role).fetch_all(c).await)?;
+        ids.extend(found);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}

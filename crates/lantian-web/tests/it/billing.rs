@@ -435,10 +435,20 @@ db_test!(unpaid_orders_are_cancelled_after_the_configured_days, |app| {
     app.clock.advance(Duration::from_secs(2 * 86_400));
     assert_eq!(billing::cancel_stale_orders(&app.core, app.core.now()).await.unwrap(), 1);
     assert_eq!(invoice_state(&app, inv).await, "cancelled");
-    // A payment arriving for it now is recorded and refused: the money is for staff to refund.
+    // A payment arriving for it now is recorded and refused: the money is for staff to refund,
+    // and billing staff are told (support staff are not).
+    let (cashier, _) = crate::helpers::create_staff(&app, "cashier", &[Role::Billing]).await;
+    let (helpdesk, _) = crate::helpers::create_staff(&app, "helpdesk", &[Role::Support]).await;
     let out = "P1";
     assert_eq!(send_notify(&app, &notify_of(out, "T9", "29.00")).await, "success");
     assert_eq!(invoice_state(&app, inv).await, "cancelled");
+    let told = |id: i64| {
+        format!(
+            "SELECT COUNT(*) FROM notices WHERE subject_kind = 'staff' AND subject_id = {id} AND event = 'payment-refused'"
+        )
+    };
+    assert_eq!(count(&app, &told(cashier)).await, 1);
+    assert_eq!(count(&app, &told(helpdesk)).await, 0);
 });
 
 db_test!(coupons_discount_within_their_limits, |app| {
