@@ -17,8 +17,10 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
 mod kyc;
 mod payments;
+mod provisioning;
 pub use kyc::{KycConfig, KycProvider, MarketConfig, MarketMethod};
 pub use payments::{BillingConfig, EpayKeyStyle, EpayVersion, PaymentsConfig, PaymentsProvider};
+pub use provisioning::{PROXMOX, ProvisioningConfig, UpstreamConfig};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +43,8 @@ pub struct Config {
     pub payments: PaymentsConfig,
     #[serde(default)]
     pub kyc: KycConfig,
+    #[serde(default)]
+    pub provisioning: ProvisioningConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -286,7 +290,8 @@ impl Config {
                 *value = Secret::new(text.trim());
             }
         }
-        self.read_kyc_secret_files()
+        self.read_kyc_secret_files()?;
+        self.read_provisioning_secret_files()
     }
 
     /// Checks what serde cannot: ranges, formats and combinations.
@@ -389,6 +394,7 @@ impl Config {
         }
         self.validate_billing()?;
         self.validate_kyc()?;
+        self.validate_provisioning()?;
         if self.log.level.parse::<LevelCheck>().is_err() {
             return Err(invalid(
                 "log.level",

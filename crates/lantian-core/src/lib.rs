@@ -62,6 +62,8 @@ pub struct Core {
     pub payments: Option<Arc<dyn payments::gateway::PaymentGateway>>,
     /// None when `kyc.provider = "none"`: no automatic real-name verification.
     pub kyc: Option<Arc<dyn kyc::provider::RealNameProvider>>,
+    /// The modules of `[provisioning]`'s upstreams, by name (`plan_targets.upstream`).
+    pub upstreams: Arc<provisioning::Upstreams>,
 }
 
 impl Core {
@@ -72,7 +74,8 @@ impl Core {
         let passwords = Passwords::new(&config.security);
         let payments = payments::coopay::from_config(&config.payments, &config.server.public_url)?;
         let kyc = kyc::provider::from_config(&config.kyc, clock.clone())?;
-        Ok(Self { db, config, clock, keys, passwords, mailer, sms, payments, kyc })
+        let upstreams = Arc::new(provisioning::upstreams_from_config(&config.provisioning)?);
+        Ok(Self { db, config, clock, keys, passwords, mailer, sms, payments, kyc, upstreams })
     }
 
     pub fn now(&self) -> UnixMs {

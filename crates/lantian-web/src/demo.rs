@@ -6,11 +6,12 @@ use std::sync::Arc;
 use lantian_core::authz::{Principal, Role};
 use lantian_core::config::{Config, LogFormat, MailTls, Secret};
 use lantian_core::crypto::keyring::KeyFile;
-use lantian_core::{Core, RequestMeta, catalog, staff};
+use lantian_core::{Core, RequestMeta, catalog, provisioning, staff};
 use lantian_fakes::aliyun_kyc::{AliyunKycFake, AliyunKycFakeSettings};
 use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
 use lantian_fakes::epay::{EpayFake, EpayFakeSettings};
 use lantian_fakes::harness::NowMs;
+use lantian_fakes::proxmox::{ProxmoxFake, ProxmoxFakeSettings};
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
 
 const DEMO_DB: &str = "sqlite://data/demo.db";
@@ -24,6 +25,8 @@ pub struct Demo {
     /// The real-name provider (Aliyun Cloudauth): 王五 does not match, 赵六 is not found,
     /// every other valid name and number match.
     pub kyc: AliyunKycFake,
+    /// The Proxmox VE cluster paid servers are created on (upstream `pve-hk`).
+    pub proxmox: ProxmoxFake,
     /// The owner made at the first start, with the one-time password to sign in with.
     pub new_owner: Option<String>,
 }
@@ -59,15 +62,20 @@ impl Demo {
         point_sms_at(config, &sms);
         let epay = EpayFake::start(EpayFakeSettings { now: now.clone(), ..EpayFakeSettings::default() }).await?;
         point_payments_at(config, &epay);
-        let kyc = AliyunKycFake::start(AliyunKycFakeSettings { now, ..AliyunKycFakeSettings::default() }).await?;
+        let kyc = AliyunKycFake::start(AliyunKycFakeSettings { now: now.clone(), ..AliyunKycFakeSettings::default() })
+            .await?;
         point_kyc_at(config, &kyc);
-        Ok(Demo { smtp, sms, epay, kyc, new_owner: None })
+        let proxmox = ProxmoxFake::start(ProxmoxFakeSettings { now, ..ProxmoxFakeSettings::default() }).await?;
+        point_provisioning_at(config, &proxmox);
+        Ok(Demo { smtp, sms, epay, kyc, proxmox, new_owner: None })
     }
 
-    /// Demo data: the starter catalog, and an owner account on the first start.
+    /// Demo data: the starter catalog with its Hong Kong plans served by the Proxmox fake, and
+    /// an owner account on the first start.
     pub async fn seed(&mut self, core: &Core) -> anyhow::Result<()> {
         catalog::seed_starter_regions(core, core.now()).await?;
         catalog::plans::seed_starter_plans(core, core.now()).await?;
+        provisioning::seed_demo_targets(core).await?;
         if staff::count(core).await? == 0 {
             let input = staff::NewStaff {
                 username: "owner".into(),
@@ -91,12 +99,14 @@ impl Demo {
             "\n  蓝天云 Lantian demo\n\n  Site            {site}\n  Staff console   {site}/staff\n  \
              Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMS fake        {}\n  SMTP fake       {}\n  \
              Payment gateway {} (sandbox cashier: pay or fail each order there)\n  \
-             Real-name check {} (王五: no match; 赵六: not found; others match)\n\n  \
+             Real-name check {} (王五: no match; 赵六: not found; others match)\n  \
+             Proxmox VE fake {} (upstream pve-hk: Hong Kong servers are created here)\n\n  \
              Everything runs on this machine; nothing is sent anywhere. Ctrl-C stops it.\n",
             self.sms.endpoint(),
             self.smtp.smtp_addr(),
             self.epay.base_url(),
-            self.kyc.base_url()
+            self.kyc.base_url(),
+            self.proxmox.base_url()
         )
     }
 
@@ -105,6 +115,7 @@ impl Demo {
         self.sms.shutdown().await;
         self.epay.shutdown().await;
         self.kyc.shutdown().await;
+        self.proxmox.shutdown().await;
     }
 }
 
@@ -141,4 +152,24 @@ pub fn point_kyc_at(config: &mut Config, fake: &AliyunKycFake) {
     config.kyc.endpoint = fake.base_url();
     config.kyc.access_key_id = defaults.access_key_id;
     config.kyc.access_key_secret = Secret::new(defaults.access_key_secret);
+}
+
+/// Points provisioning at the Proxmox fake: one upstream, [`provisioning::DEMO_UPSTREAM`], with
+/// the fake's token and node and the vmids 10000–10999.
+pub fn point_provisioning_at(config: &mut Config, fake: &ProxmoxFake) {
+    let defaults = ProxmoxFakeSettings::default();
+    config.provisioning.upstreams = vec![lantian_core::config::UpstreamConfig {
+        name: provisioning::DEMO_UPSTREAM.into(),
+        kind: lantian_core::config::PROXMOX.into(),
+        endpoint: fake.base_url(),
+        token_id: defaults.token_id,
+        token_secret: Secret::new(defaults.token_secret),
+        token_secret_file: String::new(),
+        node: defaults.node,
+        storage: "local-lvm".into(),
+        bridge: "vmbr0".into(),
+        timeout_secs: 10,
+        vmid_first: 10_000,
+        vmid_last: 10_999,
+    }];
 }

@@ -33,6 +33,10 @@ pub(crate) async fn settle(tx: &mut Tx, core: &Core, due: &Due<'_>, via: &'stati
     };
     if due.top_up {
         credit(tx, due.account, "top_up", due.amount_fen, Some(due.invoice_id), None, None, now).await?;
+    } else {
+        // The servers bought become services, each with its `provision` job, in this same
+        // transaction: paid and queued together, or neither.
+        crate::provisioning::on_paid(tx, core, due.invoice_id, now).await?;
     }
     if let Some(customer) = due.customer {
         let amount = format!("¥{}", crate::money::format_yuan(due.amount_fen));

@@ -94,6 +94,7 @@ impl Registry {
         r.register(crate::notify::deliver::SMS, crate::notify::deliver::SendSms);
         r.register(REWRAP, rewrap::Rewrap);
         r.register(crate::accounts::SEND_LINK, crate::accounts::SendLink);
+        r.register(crate::provisioning::PROVISION, crate::provisioning::Provision);
         r.every(PeriodicTask::new("jobs.purge", std::time::Duration::from_secs(3600), PurgeFinishedJobs));
         r.every(PeriodicTask::new("sessions.purge", std::time::Duration::from_secs(3600), builtin::PurgeSessions));
         r.every(PeriodicTask::new(

@@ -87,6 +87,13 @@ const SEALED: &[SealedColumn] = &[
         update: "UPDATE guardian_consents SET document_enc = $1 \
                  WHERE 'customer:' || CAST(customer_id AS TEXT) = $2 AND document_enc = $3",
     },
+    SealedColumn {
+        table: "services",
+        column: "password_enc",
+        select: "SELECT 'service:' || CAST(id AS TEXT), password_enc FROM services \
+                 WHERE password_enc IS NOT NULL AND substr(password_enc, 1, $1) <> $2 LIMIT $3",
+        update: "UPDATE services SET password_enc = $1 WHERE 'service:' || CAST(id AS TEXT) = $2 AND password_enc = $3",
+    },
 ];
 
 pub struct Rewrap;

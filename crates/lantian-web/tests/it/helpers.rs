@@ -16,6 +16,7 @@ use lantian_core::{Core, UnixMs};
 use lantian_fakes::aliyun_kyc::{AliyunKycFake, AliyunKycFakeSettings};
 use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
 use lantian_fakes::epay::{EpayFake, EpayFakeSettings, RsaKeyPair};
+use lantian_fakes::proxmox::{ProxmoxFake, ProxmoxFakeSettings};
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
 use lantian_web::{AppState, Application};
 use sha2::{Digest, Sha256};
@@ -75,6 +76,9 @@ pub struct TestApp {
     pub epay: EpayFake,
     /// The real-name provider (Aliyun Cloudauth); see its outcome table.
     pub kyc: AliyunKycFake,
+    /// The Proxmox VE cluster of upstream `pve-hk` (`demo::point_provisioning_at`); its tasks
+    /// run by the app's clock.
+    pub proxmox: ProxmoxFake,
     pub addr: SocketAddr,
     pub base: String,
     pub core: Core,
@@ -285,6 +289,8 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     lantian_web::demo::point_payments_at(&mut config, &epay);
     let kyc = AliyunKycFake::start(AliyunKycFakeSettings { now: now.clone(), ..Default::default() }).await.unwrap();
     lantian_web::demo::point_kyc_at(&mut config, &kyc);
+    let proxmox = ProxmoxFake::start(ProxmoxFakeSettings { now: now.clone(), ..Default::default() }).await.unwrap();
+    lantian_web::demo::point_provisioning_at(&mut config, &proxmox);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     config.server.public_url = format!("http://{addr}");
@@ -306,6 +312,7 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
         sms,
         epay,
         kyc,
+        proxmox,
         addr,
         base: format!("http://{addr}"),
         core,

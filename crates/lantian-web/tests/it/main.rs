@@ -26,6 +26,7 @@ mod kyc_staff;
 mod notify;
 mod provider_proxmox;
 mod provider_zjmf;
+mod provisioning;
 mod schema;
 mod shared;
 mod staff;

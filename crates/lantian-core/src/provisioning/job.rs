@@ -1,0 +1,259 @@
+//! The `provision` job: takes a paid service from `pending` to `active` at its upstream, one
+//! create step per run (research §4.3).
+//!
+//! 1. Only while the service should be active and is pending or provisioning (a later job for
+//!    another desired state merges instead of racing).
+//! 2. Pending: the real-name gate again (C1.2; staff may have revoked it since checkout), then
+//!    the vmid and address from our pools, then — in one transaction, before any call that
+//!    creates something — the disclosure row, the sealed first-login password and the move to
+//!    `provisioning`.
+//! 3. One `create` call from the stored checkpoint. `Next`: store the new checkpoint, park
+//!    until it is due. `Done`: active. Because the checkpoint is stored before the next call
+//!    and every step finds what an earlier, lost call did, a retry never creates a second VM.
+//!
+//! Errors carry the upstream's text or ours, never personal data (the upstream never had any).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::pools;
+use super::provider::{Checkpoint, CreateRequest, CreateStep, Login, ProvError, Provider};
+use super::repo::{self, Activated, JobService};
+use crate::authz::Subject;
+use crate::crypto::Aad;
+use crate::disclosures::{self, Disclosure, Recipient};
+use crate::jobs::{ClaimedJob, JobError, JobHandler, JobOutcome};
+use crate::{Core, Error, UnixMs, kyc};
+
+pub const PROVISION: &str = "provision";
+
+/// Why a service waits for staff (the text they read).
+pub(super) const NO_TARGET: &str = "no upstream for this plan and region";
+const NO_ADDRESS: &str = "no free address";
+const NO_VMID: &str = "no free vmid";
+
+/// Length of the generated first-login password (letters and digits: no shell or cloud-init
+/// quoting surprises; 20 of 62 symbols is about 119 bits).
+const PASSWORD_LEN: usize = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProvisionPayload {
+    pub service_id: i64,
+}
+
+pub struct Provision;
+
+#[async_trait]
+impl JobHandler for Provision {
+    async fn run(&self, core: &Core, job: &ClaimedJob) -> Result<JobOutcome, JobError> {
+        let p: ProvisionPayload =
+            serde_json::from_str(&job.payload).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+        let s = repo::for_job(&core.db, p.service_id)
+            .await?
+            .ok_or_else(|| JobError::Permanent(format!("service {} does not exist", p.service_id)))?;
+        if s.desired != "active" || !matches!(s.state.as_str(), "pending" | "provisioning") {
+            return Ok(JobOutcome::Done);
+        }
+        let Some(upstream) = s.upstream.clone() else { return attention(core, &s, NO_TARGET).await };
+        let Some(provider) = core.upstreams.get(&upstream).cloned() else {
+            return attention(core, &s, &format!("upstream {upstream:?} is not configured")).await;
+        };
+        if s.state == "pending"
+            && let Some(refused) = refusal(core, &s).await?
+        {
+            return attention(core, &s, refused).await;
+        }
+        let (vmid, ip) = if provider.capabilities().needs_reservations {
+            let Some(range) = core.config.provisioning.upstreams.iter().find(|u| u.name == upstream) else {
+                return attention(core, &s, &format!("upstream {upstream:?} is not configured")).await;
+            };
+            let Some(vmid) = pools::vmid(core, &upstream, s.id, range.vmid_first, range.vmid_last).await? else {
+                return attention(core, &s, NO_VMID).await;
+            };
+            let Some(ip) = pools::ip(core, &upstream, s.id).await? else {
+                return attention(core, &s, NO_ADDRESS).await;
+            };
+            (Some(vmid), Some(ip))
+        } else {
+            (None, None)
+        };
+        let password_enc = match (s.state.as_str(), &s.password_enc) {
+            ("provisioning", Some(sealed)) => sealed.clone(),
+            ("pending", _) => start(core, &s, &upstream, provider.as_ref()).await?,
+            _ => return attention(core, &s, "provisioning without a first-login password").await,
+        };
+        let password = core.keys.open_str(&password_enc, aad(&s.row_key())).map_err(Error::from)?;
+        let request = CreateRequest {
+            service_id: s.id,
+            key: format!("svc-{}", s.id),
+            hostname: format!("lc-{}", s.id),
+            vcpu: size(s.vcpu),
+            memory_mb: size(s.memory_mb),
+            disk_gb: size(s.disk_gb),
+            bandwidth_mbps: size(s.bandwidth_mbps),
+            os_image: s.os_image.clone(),
+            target: s.target.clone().unwrap_or_default(),
+            months: size(s.months),
+            login: Login::Password(password.to_string()),
+            vmid,
+            ip: ip.clone(),
+            customer_ref: s.account_id.clone(),
+            real_name_verified: s.real_name_verified_at.is_some(),
+        };
+        let at: Checkpoint = match s.checkpoint.as_deref() {
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| JobError::Permanent(format!("bad checkpoint: {e}")))?
+            }
+            None => Checkpoint::default(),
+        };
+        match provider.create(&request, &at).await {
+            Ok(CreateStep::Next { checkpoint, after }) => {
+                let json = serde_json::to_string(&checkpoint).map_err(|e| JobError::Permanent(e.to_string()))?;
+                let mut tx = core.db.begin().await?;
+                repo::save_checkpoint(&mut tx, s.id, Some(&json)).await?;
+                tx.commit().await?;
+                tracing::info!(service = s.id, step = checkpoint.step, "provisioning step stored");
+                Ok(JobOutcome::ParkUntil(core.now().plus(after)))
+            }
+            Ok(CreateStep::Done(handle)) => {
+                let now = core.now();
+                let activated = Activated {
+                    remote_id: &handle.remote_id,
+                    node: handle.node.as_deref(),
+                    ip: ip.as_ref().map(|l| l.address.as_str()),
+                    expires_at: expiry(now, s.months)?,
+                };
+                repo::activate(&core.db, s.id, &activated, now).await?;
+                tracing::info!(service = s.id, upstream, remote_id = handle.remote_id, "service active");
+                Ok(JobOutcome::Done)
+            }
+            Err(e) => failed(core, job, &s, &upstream, &at, vmid, e).await,
+        }
+    }
+}
+
+impl JobService {
+    /// `service:<id>`: the row in the AAD of its sealed password.
+    fn row_key(&self) -> String {
+        format!("service:{}", self.id)
+    }
+}
+
+fn aad(row: &str) -> Aad<'_> {
+    Aad { table: "services", column: "password_enc", row }
+}
+
+/// Plan sizes and months are small positive numbers (CHECKed); a wrong one reads as 0, which
+/// the upstream refuses.
+fn size(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+/// Why the customer may not have the server created now (C1.2), as staff read it; None: may.
+async fn refusal(core: &Core, s: &JobService) -> Result<Option<&'static str>, JobError> {
+    let Some(customer) = s.customer_id else { return Ok(Some("the customer's account is closed")) };
+    match kyc::may_provision(core, customer, s.region_id).await {
+        Ok(()) => Ok(None),
+        Err(Error::Validation { code: "real-name-required", .. }) => Ok(Some("real-name")),
+        Err(Error::Validation { code, .. }) => Ok(Some(code)),
+        Err(Error::NotFound) => Ok(Some("the customer's account is closed")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The service waits for staff; nothing to retry.
+async fn attention(core: &Core, s: &JobService, why: &str) -> Result<JobOutcome, JobError> {
+    repo::needs_attention(&core.db, s.id, why).await?;
+    tracing::warn!(service = s.id, why, "service needs attention");
+    Ok(JobOutcome::Done)
+}
+
+/// pending → provisioning in one transaction with the disclosure row (before the first call
+/// that sends anything) and the sealed first-login password; the sealed password.
+async fn start(core: &Core, s: &JobService, upstream: &str, provider: &dyn Provider) -> Result<String, JobError> {
+    let password = generate_password();
+    let sealed = core.keys.seal_str(&password, aad(&s.row_key()));
+    let now = core.now();
+    let mut tx = core.db.begin().await?;
+    if !repo::start(&mut tx, s.id, &sealed).await? {
+        return Err(JobError::Retry(format!("service {} changed meanwhile", s.id)));
+    }
+    if let Some(customer) = s.customer_id {
+        let d = Disclosure {
+            recipient: Recipient::UpstreamProvider,
+            recipient_name: upstream,
+            fields: provider.disclosed_fields(),
+            purpose: "provisioning",
+            object: ("service", s.id.to_string()),
+        };
+        disclosures::disclose(&mut tx, Subject::customer(customer), d, now).await?;
+    }
+    tx.commit().await?;
+    Ok(sealed)
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    rand::rng().sample_iter(rand::distr::Alphanumeric).take(PASSWORD_LEN).map(char::from).collect()
+}
+
+/// `now` plus `months` calendar months in the business time zone (UTC+8, Asia/Shanghai has no
+/// daylight saving): jiff's rule, so Jan 31 + 1 month is the last day of February.
+fn expiry(now: UnixMs, months: i64) -> Result<UnixMs, JobError> {
+    use jiff::ToSpan;
+    let zoned = now.to_timestamp().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+    let until = zoned.checked_add(months.months()).map_err(|e| JobError::Permanent(format!("expiry: {e}")))?;
+    Ok(UnixMs(until.timestamp().as_millisecond()))
+}
+
+/// A failed create step (§4.2): retryable classes back off through the jobs system (the
+/// stored checkpoint makes the retry find what a lost call did); a foreign VM at our vmid
+/// takes the next vmid; everything else waits for staff. On the last attempt a retryable
+/// failure also waits for staff, with its text.
+async fn failed(
+    core: &Core,
+    job: &ClaimedJob,
+    s: &JobService,
+    upstream: &str,
+    at: &Checkpoint,
+    vmid: Option<u32>,
+    e: ProvError,
+) -> Result<JobOutcome, JobError> {
+    let text = e.to_string();
+    tracing::warn!(service = s.id, upstream, step = at.step, error = %text, "provisioning step failed");
+    // With our own vmids, a conflict before the VM is ours means the vmid is someone else's.
+    if let (ProvError::Conflict(_), Some(vmid), "" | "clone") = (&e, vmid, at.step.as_str()) {
+        pools::replace_foreign_vmid(core, upstream, s.id, vmid).await?;
+        return Err(JobError::Retry(text));
+    }
+    if e.is_retryable() {
+        if job.attempt >= i64::from(core.config.jobs.max_attempts) {
+            repo::needs_attention(&core.db, s.id, &text).await?;
+        }
+        return Err(JobError::Retry(text));
+    }
+    repo::needs_attention(&core.db, s.id, &text).await?;
+    Err(JobError::Permanent(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_adds_calendar_months_in_shanghai() {
+        // 2026-01-31T12:00+08:00 + 1 month = 2026-02-28T12:00+08:00.
+        let jan31 = UnixMs(1_769_832_000_000);
+        let feb28 = UnixMs(1_772_251_200_000);
+        assert_eq!(expiry(jan31, 1).unwrap(), feb28);
+        assert_eq!(expiry(jan31, 12).unwrap(), UnixMs(jan31.0 + 365 * 86_400_000));
+    }
+
+    #[test]
+    fn passwords_are_twenty_letters_and_digits() {
+        let p = generate_password();
+        assert_eq!(p.len(), PASSWORD_LEN);
+        assert!(p.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(p, generate_password());
+    }
+}
