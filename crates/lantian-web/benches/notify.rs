@@ -58,12 +58,18 @@ async fn fresh_pg(url: &str) -> String {
 /// N unpaid invoices of 29.00 for servers (the common case: no balance to credit), each with a
 /// started payment `B{i}`.
 async fn seed(core: &Core, n: i64) {
+    // Real server orders: paying one also makes its service and queues its provisioning job.
+    lantian_core::catalog::seed_starter_regions(core, lantian_core::UnixMs(0)).await.unwrap();
+    lantian_core::catalog::plans::seed_starter_plans(core, lantian_core::UnixMs(0)).await.unwrap();
+    lantian_core::provisioning::seed_demo_targets(core).await.unwrap();
+    let plan: i64 = on_read!(&core.db, c => sqlx::query_scalar("SELECT id FROM plans WHERE code = 's1'").fetch_one(c).await.unwrap());
+    let region: i64 = on_read!(&core.db, c => sqlx::query_scalar("SELECT id FROM regions WHERE code = 'hk-tko'").fetch_one(c).await.unwrap());
     let mut tx = core.db.begin().await.unwrap();
     // A customer to tell: each payment applied also queues their notice (mail and in-site).
     let customer: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO customers (username, username_key, email, email_verified_at, password_hash, age_bracket, lang, created_at) VALUES ('bench', 'bench', 'bench@bench.example', 0, 'x', 'adult', 'zh-CN', 0) RETURNING id").fetch_one(c).await.unwrap());
     on_tx!(&mut tx, c => sqlx::query("INSERT INTO billing_accounts (id, customer_id, balance_fen, created_at) VALUES ('ABENCH', $1, 0, 0)").bind(customer).execute(c).await.unwrap().rows_affected());
     for i in 0..n {
-        let order: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO orders (account_id, kind, months, discount_fen, amount_fen, state, created_at) VALUES ('ABENCH', 'new', 1, 0, 2900, 'pending', 0) RETURNING id").fetch_one(c).await.unwrap());
+        let order: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO orders (account_id, kind, plan_id, region_id, os_image, cycle, months, discount_fen, amount_fen, state, created_at) VALUES ('ABENCH', 'new', $1, $2, 'debian-12', 'monthly', 1, 0, 2900, 'pending', 0) RETURNING id").bind(plan).bind(region).fetch_one(c).await.unwrap());
         let invoice: i64 = on_tx!(&mut tx, c => sqlx::query_scalar("INSERT INTO invoices (number, account_id, kind, buyer_username, item_zh, item_en, price_fen, discount_fen, amount_fen, state, issued_at) VALUES ($1, 'ABENCH', 'services', 'bench', '入门型 1核1G', 'Starter 1 vCPU 1 GB', 2900, 0, 2900, 'unpaid', 0) RETURNING id").bind(format!("BENCH-{i}")).fetch_one(c).await.unwrap());
         on_tx!(&mut tx, c => sqlx::query("INSERT INTO invoice_lines (order_id, invoice_id, item_zh, item_en, price_fen, discount_fen, amount_fen) VALUES ($1, $2, '入门型 1核1G', 'Starter 1 vCPU 1 GB', 2900, 0, 2900)").bind(order).bind(invoice).execute(c).await.unwrap().rows_affected());
         on_tx!(&mut tx, c => sqlx::query("INSERT INTO payments (out_trade_no, invoice_id, channel, amount_fen, state, created_at) VALUES ($1, $2, 'alipay', 2900, 'started', 0)").bind(format!("B{i}")).bind(invoice).execute(c).await.unwrap().rows_affected());
@@ -127,7 +133,8 @@ fn main() {
         let repeated = send_all(&client, &urls, concurrency).await;
         assert_eq!(count(&core, "SELECT COUNT(*) FROM payment_callbacks").await, n, "repeats absorbed");
         assert_eq!(count(&core, "SELECT COUNT(*) FROM payments WHERE state = 'paid'").await, n);
-        assert!(count(&core, "SELECT COUNT(*) FROM jobs").await >= n, "a notice queued per payment");
+        assert!(count(&core, "SELECT COUNT(*) FROM jobs").await >= 2 * n, "a notice and a provisioning per payment");
+        assert_eq!(count(&core, "SELECT COUNT(*) FROM services").await, n, "a service per paid server");
         let db = if std::env::var("LANTIAN_BENCH_PG").is_ok() { "postgres" } else { "sqlite" };
         println!(
             "{db}: {n} notifications, {concurrency} in flight: {fresh:.0}/s processed; duplicates {repeated:.0}/s"

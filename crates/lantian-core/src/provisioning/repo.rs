@@ -20,12 +20,14 @@ pub struct PaidOrder {
     pub target: Option<String>,
 }
 
+/// The server orders of an invoice just marked paid (so they are paid: no `state` test, which
+/// would lead SQLite down the `orders_state` index past every paid order).
 pub async fn paid_new_orders(tx: &mut Tx, invoice_id: i64) -> Result<Vec<PaidOrder>, sqlx::Error> {
     const SQL: &str = "SELECT o.id AS order_id, o.account_id, a.customer_id, o.plan_id, o.region_id, o.os_image, \
          o.months, t.upstream, t.target FROM invoice_lines l JOIN orders o ON o.id = l.order_id \
          JOIN billing_accounts a ON a.id = o.account_id \
          LEFT JOIN plan_targets t ON t.plan_id = o.plan_id AND t.region_id = o.region_id \
-         WHERE l.invoice_id = $1 AND o.kind = 'new' AND o.state = 'paid' \
+         WHERE l.invoice_id = $1 AND o.kind = 'new' \
          AND o.plan_id IS NOT NULL AND o.region_id IS NOT NULL AND o.os_image IS NOT NULL ORDER BY o.id";
     on_tx!(tx, c => sqlx::query_as(SQL).bind(invoice_id).fetch_all(c).await)
 }
