@@ -167,18 +167,12 @@ async fn invoice_page(
     Ok(res)
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub struct DoneQuery {
-    done: String,
-}
-
 pub async fn invoice(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     s: StaffCtx,
     Path(id): Path<i64>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<super::DoneQuery>,
 ) -> Result<Response, WebError> {
     s.principal.require(Permission::BillingManage)?;
     let key = match q.done.as_str() {

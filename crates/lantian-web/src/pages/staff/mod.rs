@@ -82,6 +82,13 @@ pub struct StaffNav {
 }
 
 /// The layout of a console page for a signed-in member.
+/// The query of a page shown after an action: which one was done, for its notice.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    pub done: String,
+}
+
 /// A console list's filter by state: the chosen state when it is one of `states` (an unknown
 /// one in a hand-made link lists them all, as the empty choice does), and the choices for the
 /// page as (value, label, chosen), labelled by the translation `{label_prefix}{value}`.

@@ -11,11 +11,12 @@ use lantian_core::i18n::Tr;
 use lantian_core::kyc::{self, GuardianConsent};
 use lantian_core::{Error, accounts};
 
-use super::{DoneQuery, ReasonForm, no_store, refusal, time};
+use super::{ReasonForm, no_store, refusal, time};
 use crate::AppState;
 use crate::auth::StaffCtx;
 use crate::error::WebError;
 use crate::middleware::RequestContext;
+use crate::pages::staff::DoneQuery;
 use crate::pages::{Layout, format_time, refused, render};
 
 /// A consent as the console lists it: never the guardian's name or the document.

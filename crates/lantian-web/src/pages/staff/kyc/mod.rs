@@ -208,18 +208,12 @@ async fn record_page(
     Ok(no_store(render(&page)))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub struct DoneQuery {
-    done: String,
-}
-
 pub async fn record(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     s: StaffCtx,
     Path(id): Path<i64>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<super::DoneQuery>,
 ) -> Result<Response, WebError> {
     s.principal.require(Permission::ComplianceManage)?;
     let key = match q.done.as_str() {
