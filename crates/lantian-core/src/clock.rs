@@ -31,6 +31,17 @@ impl UnixMs {
     pub fn to_timestamp(self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.0).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     }
+
+    /// The instant in China Standard Time, where the books are kept, ages counted and service
+    /// periods run. China has one time zone and no daylight saving, so UTC+8 is exact.
+    pub fn in_china(self) -> jiff::Zoned {
+        self.to_timestamp().to_zoned(china())
+    }
+}
+
+/// China Standard Time (Asia/Shanghai), as a fixed UTC+8 offset.
+pub fn china() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::fixed(jiff::tz::offset(8))
 }
 
 pub trait Clock: Send + Sync + 'static {

@@ -229,7 +229,7 @@ async fn issue(
     now: UnixMs,
 ) -> Result<Placed> {
     // Numbered per year of China Standard Time, where the business keeps its books.
-    let year = now.to_timestamp().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).year();
+    let year = now.in_china().year();
     let prefix = &core.config.billing.invoice_prefix;
     let n = repo::next_number(tx, &format!("invoice:{year}")).await?;
     let number = format!("{prefix}-{year}-{n:06}");

@@ -169,10 +169,9 @@ fn birth_date(b: &[u8]) -> Option<Date> {
     (d >= EARLIEST_BIRTH).then_some(d)
 }
 
-/// Today's calendar date in Asia/Shanghai, where ages are counted. China has one time zone and
-/// no daylight saving time, so a fixed UTC+8 offset is exact (as in billing's invoice year).
+/// Today's calendar date in Asia/Shanghai, where ages are counted.
 pub fn shanghai_today(now: UnixMs) -> Date {
-    now.to_timestamp().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
+    now.in_china().date()
 }
 
 /// A real name as printed on the document: letters of any script (Chinese characters are

@@ -169,7 +169,7 @@ fn adult_at(birth: Date, today: Date) -> Option<UnixMs> {
     if eighteenth <= today {
         return None;
     }
-    let zoned = eighteenth.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).ok()?;
+    let zoned = eighteenth.to_zoned(crate::clock::china()).ok()?;
     Some(UnixMs(zoned.timestamp().as_millisecond()))
 }
 

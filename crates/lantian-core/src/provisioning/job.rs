@@ -197,12 +197,10 @@ fn generate_password() -> String {
     rand::rng().sample_iter(rand::distr::Alphanumeric).take(PASSWORD_LEN).map(char::from).collect()
 }
 
-/// `now` plus `months` calendar months in the business time zone (UTC+8, Asia/Shanghai has no
-/// daylight saving): jiff's rule, so Jan 31 + 1 month is the last day of February.
+/// `now` plus `months` calendar months in China Standard Time: jiff's rule, so Jan 31 + 1 month is the last day of February.
 fn expiry(now: UnixMs, months: i64) -> Result<UnixMs, JobError> {
     use jiff::ToSpan;
-    let zoned = now.to_timestamp().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
-    let until = zoned.checked_add(months.months()).map_err(|e| JobError::Permanent(format!("expiry: {e}")))?;
+    let until = now.in_china().checked_add(months.months()).map_err(|e| JobError::Permanent(format!("expiry: {e}")))?;
     Ok(UnixMs(until.timestamp().as_millisecond()))
 }
 
