@@ -130,9 +130,8 @@ pub async fn reveal(
     now: UnixMs,
 ) -> Result<(String, &'static str, Vec<u8>)> {
     who.require(Permission::ComplianceManage)?;
-    let consent = repo::consent(&core.db, id).await?.ok_or(Error::NotFound)?;
-    let (name_enc, document_enc) = repo::consent_sealed(&core.db, id).await?.ok_or(Error::NotFound)?;
-    let row = format!("customer:{}", consent.customer_id);
+    let (customer_id, name_enc, document_enc) = repo::consent_sealed(&core.db, id).await?.ok_or(Error::NotFound)?;
+    let row = format!("customer:{customer_id}");
     let aad = |column| Aad { table: "guardian_consents", column, row: &row };
     // Both open before the reveal is recorded: a value that fails to open is not revealed.
     let document = core.keys.open(&document_enc, aad("document_enc"))?.to_vec();

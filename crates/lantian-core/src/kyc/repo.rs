@@ -172,12 +172,26 @@ pub async fn due_retries(db: &Db, now: UnixMs, limit: i64) -> Result<Vec<i64>, s
     on_read!(db, c => sqlx::query_scalar(SQL).bind(now).bind(limit).fetch_all(c).await)
 }
 
-/// Claims a due retry until `lease_until`, so two workers never call the provider for it.
-pub async fn claim_retry(tx: &mut Tx, customer_id: i64, now: UnixMs, lease_until: UnixMs) -> Result<bool, sqlx::Error> {
+/// A claimed retry: what to send again, and how often it was tried.
+#[derive(FromRow)]
+pub struct Claimed {
+    pub name_enc: String,
+    pub number_enc: String,
+    pub tries: i64,
+}
+
+/// Claims a due retry until `lease_until`, so two workers never call the provider for it; None
+/// when another worker has it, or it is no longer pending.
+pub async fn claim_retry(
+    tx: &mut Tx,
+    customer_id: i64,
+    now: UnixMs,
+    lease_until: UnixMs,
+) -> Result<Option<Claimed>, sqlx::Error> {
     const SQL: &str = "UPDATE real_name_records SET next_try_at = $3 \
-         WHERE customer_id = $1 AND state = 'pending' AND next_try_at <= $2";
-    let n = on_tx!(tx, c => sqlx::query(SQL).bind(customer_id).bind(now).bind(lease_until).execute(c).await?.rows_affected());
-    Ok(n == 1)
+         WHERE customer_id = $1 AND state = 'pending' AND next_try_at <= $2 \
+         AND name_enc IS NOT NULL AND number_enc IS NOT NULL RETURNING name_enc, number_enc, tries";
+    on_tx!(tx, c => sqlx::query_as(SQL).bind(customer_id).bind(now).bind(lease_until).fetch_optional(c).await)
 }
 
 /// verified → revoked by staff: the customer is unverified, the sealed values and the place go.
@@ -226,9 +240,9 @@ pub async fn pending_consents(db: &Db, limit: i64) -> Result<Vec<GuardianConsent
     on_read!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(c).await)
 }
 
-/// The sealed guardian's name and document.
-pub async fn consent_sealed(db: &Db, id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
-    const SQL: &str = "SELECT guardian_name_enc, document_enc FROM guardian_consents WHERE id = $1";
+/// The consent's customer (the row of its AAD), and its sealed guardian's name and document.
+pub async fn consent_sealed(db: &Db, id: i64) -> Result<Option<(i64, String, String)>, sqlx::Error> {
+    const SQL: &str = "SELECT customer_id, guardian_name_enc, document_enc FROM guardian_consents WHERE id = $1";
     on_read!(db, c => sqlx::query_as(SQL).bind(id).fetch_optional(c).await)
 }
 

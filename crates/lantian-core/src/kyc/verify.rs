@@ -236,19 +236,12 @@ pub async fn retry_due(core: &Core, now: UnixMs) -> Result<usize> {
         let mut tx = core.db.begin().await?;
         let claimed = repo::claim_retry(&mut tx, customer_id, now, now.plus(Duration::from_secs(600))).await?;
         tx.commit().await?;
-        if !claimed {
-            continue;
-        }
-        let Some((name_enc, number_enc)) = repo::sealed(&core.db, customer_id).await? else { continue };
+        let Some(c) = claimed else { continue };
         let row = format!("customer:{customer_id}");
         let open = |env: &str, column| core.keys.open_str(env, Aad { table: "real_name_records", column, row: &row });
-        let (name, number) = (open(&name_enc, "name_enc"), open(&number_enc, "number_enc"));
-        let (Ok(name), Ok(number)) = (name, number) else {
-            return Err(Error::Internal(anyhow::anyhow!("a real-name record of customer {customer_id} does not open")));
-        };
-        let tries = repo::record(&core.db, customer_id).await?.map_or(0, |r| r.tries);
+        let (name, number) = (open(&c.name_enc, "name_enc")?, open(&c.number_enc, "number_enc")?);
         let verdict = provider.verify(&name, &number).await;
-        apply(core, customer_id, &verdict, tries, now).await?;
+        apply(core, customer_id, &verdict, c.tries, now).await?;
         asked += 1;
     }
     Ok(asked)
