@@ -134,7 +134,8 @@ pub async fn delete_unverified(db: &Db, before: UnixMs) -> Result<u64, sqlx::Err
 
 /// Deletes a customer with everything keyed to them: rows with a foreign key go with the
 /// customer (cascade); these name a subject without one. Billing keeps its pseudonymous records.
-pub async fn delete_customer(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
+/// False when there was no such customer.
+pub async fn delete_customer(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
     const RELATED: [&str; 8] = [
         "DELETE FROM sessions WHERE subject_kind = 'customer' AND subject_id = $1",
         "DELETE FROM consents WHERE subject_kind = 'customer' AND subject_id = $1",
@@ -148,11 +149,7 @@ pub async fn delete_customer(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
     for sql in RELATED {
         on_tx!(tx, c => sqlx::query(sql).bind(id).execute(c).await?.rows_affected());
     }
-    on_tx!(tx, c => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(c).await?.rows_affected());
-    Ok(())
-}
-
-pub async fn customer_exists(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
-    let n: i64 = on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE id = $1").bind(id).fetch_one(c).await)?;
-    Ok(n == 1)
+    let deleted =
+        on_tx!(tx, c => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(c).await?.rows_affected());
+    Ok(deleted == 1)
 }

@@ -23,10 +23,10 @@ pub async fn close(
     }
     let reason = checked_reason(reason)?;
     let mut tx = core.db.begin().await?;
-    if !accounts::repo::customer_exists(&mut tx, customer_id).await? {
+    // The related rows go first; with no such customer the transaction is dropped, undone.
+    if !accounts::repo::delete_customer(&mut tx, customer_id).await? {
         return Err(Error::NotFound);
     }
-    accounts::repo::delete_customer(&mut tx, customer_id).await?;
     let ev = Event::new("kyc.child_found").target("customer", customer_id).reason(reason);
     audit::record(&mut tx, who, meta.request_id.as_deref(), ev, now).await?;
     tx.commit().await?;
