@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::pools;
-use super::provider::{Checkpoint, CreateRequest, CreateStep, Login, ProvError, Provider};
+use super::provider::{Checkpoint, CreateRequest, CreateStep, IpLease, Login, ProvError, Provider};
 use super::repo::{self, Activated, JobService};
 use crate::authz::Subject;
 use crate::crypto::Aad;
@@ -64,16 +64,10 @@ impl JobHandler for Provision {
             return attention(core, &s, refused).await;
         }
         let (vmid, ip) = if provider.capabilities().needs_reservations {
-            let Some(range) = core.config.provisioning.upstreams.iter().find(|u| u.name == upstream) else {
-                return attention(core, &s, &format!("upstream {upstream:?} is not configured")).await;
-            };
-            let Some(vmid) = pools::vmid(core, &upstream, s.id, range.vmid_first, range.vmid_last).await? else {
-                return attention(core, &s, NO_VMID).await;
-            };
-            let Some(ip) = pools::ip(core, &upstream, s.id).await? else {
-                return attention(core, &s, NO_ADDRESS).await;
-            };
-            (Some(vmid), Some(ip))
+            match reservations(core, &s, &upstream).await? {
+                Ok((vmid, ip)) => (Some(vmid), Some(ip)),
+                Err(why) => return attention(core, &s, &why).await,
+            }
         } else {
             (None, None)
         };
@@ -141,6 +135,31 @@ impl JobService {
 
 fn aad(row: &str) -> Aad<'_> {
     Aad { table: "services", column: "password_enc", row }
+}
+
+/// The service's vmid and address: those it holds from an earlier run (read with the service,
+/// so a step costs no pool transaction), else reserved now. `Err(why)` when a pool is full or
+/// the upstream is not configured.
+async fn reservations(core: &Core, s: &JobService, upstream: &str) -> Result<Result<(u32, IpLease), String>, JobError> {
+    let vmid = match s.held_vmid.and_then(|v| u32::try_from(v).ok()) {
+        Some(held) => held,
+        None => {
+            let Some(range) = core.config.provisioning.upstreams.iter().find(|u| u.name == upstream) else {
+                return Ok(Err(format!("upstream {upstream:?} is not configured")));
+            };
+            let reserved = pools::vmid(core, upstream, s.id, range.vmid_first, range.vmid_last).await?;
+            let Some(vmid) = reserved else { return Ok(Err(NO_VMID.into())) };
+            vmid
+        }
+    };
+    let ip = match s.held_ip.clone().lease() {
+        Some(held) => pools::lease(held),
+        None => {
+            let Some(ip) = pools::ip(core, upstream, s.id).await? else { return Ok(Err(NO_ADDRESS.into())) };
+            ip
+        }
+    };
+    Ok(Ok((vmid, ip)))
 }
 
 /// Plan sizes and months are small positive numbers (CHECKed); a wrong one reads as 0, which

@@ -68,6 +68,6 @@ pub async fn ip(core: &Core, upstream: &str, service_id: i64) -> Result<Option<I
     Err(crate::Error::Conflict("ip-pool-contended"))
 }
 
-fn lease(l: Lease) -> IpLease {
+pub(super) fn lease(l: Lease) -> IpLease {
     IpLease { address: l.address, prefix_len: u8::try_from(l.prefix_len).unwrap_or(32), gateway: l.gateway }
 }

@@ -71,13 +71,33 @@ pub struct JobService {
     pub disk_gb: i64,
     pub bandwidth_mbps: i64,
     pub real_name_verified_at: Option<UnixMs>,
+    /// What the service already holds from the pools (reserved on its first run).
+    pub held_vmid: Option<i64>,
+    #[sqlx(flatten)]
+    pub held_ip: HeldIp,
+}
+
+/// The service's address, when it holds one (a LEFT JOIN's columns).
+#[derive(Debug, Clone, FromRow)]
+pub struct HeldIp {
+    pub address: Option<String>,
+    pub prefix_len: Option<i64>,
+    pub gateway: Option<String>,
+}
+
+impl HeldIp {
+    pub fn lease(self) -> Option<Lease> {
+        Some(Lease { address: self.address?, prefix_len: self.prefix_len?, gateway: self.gateway? })
+    }
 }
 
 pub async fn for_job(db: &Db, id: i64) -> Result<Option<JobService>, sqlx::Error> {
     const SQL: &str = "SELECT s.id, s.account_id, s.customer_id, s.region_id, s.os_image, s.months, s.upstream, \
          s.target, s.state, s.desired, s.checkpoint, s.password_enc, p.vcpu, p.memory_mb, p.disk_gb, \
-         p.bandwidth_mbps, c.real_name_verified_at FROM services s JOIN plans p ON p.id = s.plan_id \
-         LEFT JOIN customers c ON c.id = s.customer_id WHERE s.id = $1";
+         p.bandwidth_mbps, c.real_name_verified_at, v.vmid AS held_vmid, i.address, i.prefix_len, i.gateway \
+         FROM services s JOIN plans p ON p.id = s.plan_id LEFT JOIN customers c ON c.id = s.customer_id \
+         LEFT JOIN vmid_reservations v ON v.service_id = s.id LEFT JOIN ip_pool i ON i.service_id = s.id \
+         WHERE s.id = $1";
     on_read!(db, c => sqlx::query_as(SQL).bind(id).fetch_optional(c).await)
 }
 
