@@ -9,40 +9,17 @@ mod job;
 mod pools;
 pub mod provider;
 mod repo;
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod upstreams;
 
 use serde::Serialize;
 use sqlx::FromRow;
 
 pub use job::{PROVISION, Provision, ProvisionPayload};
+pub use upstreams::{Upstreams, upstreams_from_config};
 
-use crate::config::{PROXMOX, ProvisioningConfig};
 use crate::db::Tx;
 use crate::jobs::{self, NewJob};
 use crate::{Core, Error, Result, UnixMs};
-use provider::Provider;
-use provider::proxmox::Proxmox;
-
-/// The configured upstreams' modules, by name.
-pub type Upstreams = BTreeMap<String, Arc<dyn Provider>>;
-
-/// Builds a module per configured upstream (start-up has validated the settings).
-pub fn upstreams_from_config(cfg: &ProvisioningConfig) -> Result<Upstreams> {
-    let mut out = Upstreams::new();
-    for u in &cfg.upstreams {
-        let module: Arc<dyn Provider> = match u.kind.as_str() {
-            PROXMOX => Arc::new(
-                Proxmox::new(u.proxmox_settings())
-                    .map_err(|e| Error::Internal(anyhow::anyhow!("upstream {:?}: {e}", u.name)))?,
-            ),
-            other => return Err(Error::Internal(anyhow::anyhow!("upstream {:?}: unknown kind {other:?}", u.name))),
-        };
-        out.insert(u.name.clone(), module);
-    }
-    Ok(out)
-}
 
 /// A customer's server as the portal shows it.
 #[derive(Debug, Clone, FromRow, Serialize)]
