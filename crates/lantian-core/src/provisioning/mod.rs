@@ -5,6 +5,7 @@
 //! in its region (`plan_targets`), one checkpointed step per run. The upstream modules are
 //! built once from `[provisioning]` into [`Core::upstreams`](crate::Core).
 
+mod demo;
 mod job;
 mod pools;
 pub mod provider;
@@ -14,6 +15,7 @@ mod upstreams;
 use serde::Serialize;
 use sqlx::FromRow;
 
+pub use demo::{DEMO_TEMPLATE, DEMO_UPSTREAM, seed_demo_targets};
 pub use job::{PROVISION, Provision, ProvisionPayload};
 pub use upstreams::{Upstreams, upstreams_from_config};
 
@@ -65,23 +67,4 @@ pub async fn services_of(core: &Core, customer_id: i64) -> Result<Vec<Service>> 
 /// One of the customer's services; another customer's is NotFound.
 pub async fn service_of(core: &Core, customer_id: i64, id: i64) -> Result<Service> {
     repo::service_of(&core.db, customer_id, id).await?.ok_or(Error::NotFound)
-}
-
-/// The demo's (and the tests') upstream: the Proxmox fake, as `lantian_web::demo` configures it.
-pub const DEMO_UPSTREAM: &str = "pve-hk";
-/// The Proxmox fake's cloud-init template.
-pub const DEMO_TEMPLATE: &str = "9000";
-/// The documentation network (RFC 5737): addresses that route nowhere.
-const DEMO_ADDRESSES: std::ops::RangeInclusive<u8> = 10..=29;
-
-/// Demo data: every plan in Hong Kong (`hk-tko`) is made on [`DEMO_UPSTREAM`] from
-/// [`DEMO_TEMPLATE`], with 20 addresses `203.0.113.10`–`29`/24. Adds only what is missing.
-pub async fn seed_demo_targets(core: &Core) -> Result<()> {
-    let mut tx = core.db.begin().await?;
-    repo::target_all_plans(&mut tx, "hk-tko", DEMO_UPSTREAM, DEMO_TEMPLATE).await?;
-    for n in DEMO_ADDRESSES {
-        repo::add_ip(&mut tx, &format!("203.0.113.{n}"), DEMO_UPSTREAM, 24, "203.0.113.1").await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
