@@ -105,6 +105,9 @@ pub enum Permission {
     ComplianceManage,
     /// Search the access log (IP addresses, devices, pages and sign-ins of everyone).
     AccessLogRead,
+    /// Servers: the provisioning queue, retries, the reconciler's report, and suspending,
+    /// resuming or terminating a service by hand.
+    ServicesManage,
 }
 
 /// The permission matrix: which roles grant what.

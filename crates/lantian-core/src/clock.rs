@@ -37,7 +37,21 @@ impl UnixMs {
     pub fn in_china(self) -> jiff::Zoned {
         self.to_timestamp().to_zoned(china())
     }
+
+    /// The calendar day in China Standard Time this instant falls on, counted from 1970-01-01:
+    /// what "N days after expiry" counts.
+    pub fn china_day(self) -> i64 {
+        (self.0 + CHINA_OFFSET_MS).div_euclid(DAY_MS)
+    }
+
+    /// The first instant of China Standard Time day `day` (as [`UnixMs::china_day`] counts).
+    pub fn start_of_china_day(day: i64) -> UnixMs {
+        UnixMs(day * DAY_MS - CHINA_OFFSET_MS)
+    }
 }
+
+const DAY_MS: i64 = 86_400_000;
+const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
 
 /// China Standard Time (Asia/Shanghai), as a fixed UTC+8 offset.
 pub fn china() -> jiff::tz::TimeZone {
@@ -99,5 +113,14 @@ mod tests {
     fn unix_ms_arithmetic_saturates() {
         assert_eq!(UnixMs(i64::MAX - 1).plus(Duration::from_secs(1)), UnixMs(i64::MAX));
         assert_eq!(UnixMs(10).minus(Duration::from_millis(4)), UnixMs(6));
+    }
+
+    #[test]
+    fn china_days_turn_at_midnight_utc_plus_8() {
+        // 2026-03-01T00:00+08:00 is 2026-02-28T16:00Z.
+        let midnight = UnixMs(1_772_294_400_000);
+        assert_eq!(midnight.china_day(), UnixMs(midnight.0 - 1).china_day() + 1);
+        assert_eq!(UnixMs::start_of_china_day(midnight.china_day()), midnight);
+        assert_eq!(midnight.in_china().date(), jiff::civil::date(2026, 3, 1));
     }
 }

@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize, Serializer};
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
 mod kyc;
+mod lifecycle;
 mod payments;
 mod provisioning;
 pub use kyc::{KycConfig, KycProvider, MarketConfig, MarketMethod};
+pub use lifecycle::{LifecycleConfig, REMINDER_DAYS};
 pub use payments::{BillingConfig, EpayKeyStyle, EpayVersion, PaymentsConfig, PaymentsProvider};
 pub use provisioning::{PROXMOX, ProvisioningConfig, UpstreamConfig};
 
@@ -40,6 +42,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub logs: LogsConfig,
     pub billing: BillingConfig,
+    pub lifecycle: LifecycleConfig,
     pub payments: PaymentsConfig,
     #[serde(default)]
     pub kyc: KycConfig,
@@ -393,6 +396,7 @@ impl Config {
             return Err(invalid("logs.write_window_ms", "expected 1 to 1000"));
         }
         self.validate_billing()?;
+        self.validate_lifecycle()?;
         self.validate_kyc()?;
         self.validate_provisioning()?;
         if self.log.level.parse::<LevelCheck>().is_err() {

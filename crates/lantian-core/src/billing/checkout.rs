@@ -141,6 +141,7 @@ pub(super) async fn place(
             coupon_id: coupon.as_ref().filter(|_| discount > 0).map(|c| c.id),
             discount_fen: discount,
             amount_fen: p.price_fen - discount,
+            service_id: None,
         };
         let order_id = repo::insert_order(tx, &order, now).await?;
         let (item_zh, item_en) = describe(p);
@@ -219,7 +220,7 @@ fn gate(buyer: &Buyer, real_name_required: bool) -> Result<()> {
 }
 
 /// Issues the invoice of `lines` with a gap-free number and the buyer's snapshot.
-async fn issue(
+pub(super) async fn issue(
     tx: &mut Tx,
     core: &Core,
     account: &str,

@@ -8,6 +8,7 @@
 mod cart;
 mod checkout;
 mod coupons;
+mod renewal;
 pub(crate) mod repo;
 mod settle;
 
@@ -18,7 +19,10 @@ use async_trait::async_trait;
 pub use cart::{CartLine, add as add_to_cart, cart, checkout_cart, remove as remove_from_cart};
 pub use checkout::{CheckoutInput, Item, MAX_ITEMS, Placed, checkout, may_buy, top_up};
 pub use coupons::{CouponInput, coupons, create_coupon};
+pub(crate) use renewal::issue_renewal;
+pub use renewal::{Prices, Renewable};
 pub use repo::{CouponRow, Invoice, InvoiceLine, LedgerRow};
+pub(crate) use settle::cancel_in as cancel_invoice_in;
 pub use settle::{
     CancelUnpaid, Due, adjust_balance, cancel_order, cancel_stale_orders, checked_reason, pay_with_balance,
     refund_to_balance, settle_paid,

@@ -112,6 +112,8 @@ pub struct NewOrder<'a> {
     pub coupon_id: Option<i64>,
     pub discount_fen: i64,
     pub amount_fen: i64,
+    /// A renewal's service.
+    pub service_id: Option<i64>,
 }
 
 impl<'a> NewOrder<'a> {
@@ -128,17 +130,18 @@ impl<'a> NewOrder<'a> {
             coupon_id: None,
             discount_fen: 0,
             amount_fen,
+            service_id: None,
         }
     }
 }
 
 pub async fn insert_order(tx: &mut Tx, o: &NewOrder<'_>, now: UnixMs) -> Result<i64, sqlx::Error> {
     const SQL: &str = "INSERT INTO orders (account_id, kind, plan_id, region_id, os_image, cycle, months, coupon_id, \
-         discount_fen, amount_fen, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) \
-         RETURNING id";
+         discount_fen, amount_fen, state, created_at, service_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) RETURNING id";
     on_tx!(tx, c => sqlx::query_scalar(SQL)
         .bind(o.account).bind(o.kind).bind(o.plan_id).bind(o.region_id).bind(o.os_image).bind(o.cycle)
-        .bind(o.months).bind(o.coupon_id).bind(o.discount_fen).bind(o.amount_fen).bind(now)
+        .bind(o.months).bind(o.coupon_id).bind(o.discount_fen).bind(o.amount_fen).bind(now).bind(o.service_id)
         .fetch_one(c).await)
 }
 
@@ -294,6 +297,7 @@ pub async fn add_invoice_refund(tx: &mut Tx, id: i64, amount_fen: i64) -> Result
 #[derive(Debug, Clone, FromRow)]
 pub struct PendingOrder {
     pub id: i64,
+    pub kind: String,
     pub plan_id: Option<i64>,
     pub region_id: Option<i64>,
     pub coupon_id: Option<i64>,
@@ -304,7 +308,7 @@ pub async fn cancel_invoice(tx: &mut Tx, id: i64, now: UnixMs) -> Result<Option<
     const INVOICE: &str =
         "UPDATE invoices SET state = 'cancelled', cancelled_at = $2 WHERE id = $1 AND state = 'unpaid'";
     const ORDER: &str = "UPDATE orders SET state = 'cancelled', cancelled_at = $2 WHERE id = $1 AND state = 'pending' \
-         RETURNING id, plan_id, region_id, coupon_id";
+         RETURNING id, kind, plan_id, region_id, coupon_id";
     let n = on_tx!(tx, c => sqlx::query(INVOICE).bind(id).bind(now).execute(c).await?.rows_affected());
     if n == 0 {
         return Ok(None);
@@ -318,8 +322,12 @@ pub async fn cancel_invoice(tx: &mut Tx, id: i64, now: UnixMs) -> Result<Option<
     Ok(Some(orders))
 }
 
+/// Unpaid invoices issued before the cut-off, but for renewals: those stay payable until their
+/// service is terminated (which cancels them).
 pub async fn stale_unpaid_invoices(db: &Db, issued_before: UnixMs, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT id FROM invoices WHERE state = 'unpaid' AND issued_at < $1 ORDER BY id LIMIT $2";
+    const SQL: &str = "SELECT i.id FROM invoices i WHERE i.state = 'unpaid' AND i.issued_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM invoice_lines l JOIN orders o ON o.id = l.order_id \
+         WHERE l.invoice_id = i.id AND o.kind = 'renewal') ORDER BY i.id LIMIT $2";
     on_read!(db, c => sqlx::query_scalar(SQL).bind(issued_before).bind(limit).fetch_all(c).await)
 }
 

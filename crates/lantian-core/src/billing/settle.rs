@@ -111,11 +111,11 @@ pub async fn cancel_order(core: &Core, customer_id: i64, invoice_id: i64, now: U
     Ok(())
 }
 
-/// Cancels an unpaid invoice and its orders: their servers back in stock, the coupon use back.
-async fn cancel_in(tx: &mut Tx, invoice_id: i64, now: UnixMs) -> Result<bool> {
+/// Cancels an unpaid invoice and its orders: new servers back in stock, the coupon use back.
+pub(crate) async fn cancel_in(tx: &mut Tx, invoice_id: i64, now: UnixMs) -> Result<bool> {
     let Some(orders) = repo::cancel_invoice(tx, invoice_id, now).await? else { return Ok(false) };
     for order in orders {
-        if let (Some(plan), Some(region)) = (order.plan_id, order.region_id) {
+        if let ("new", Some(plan), Some(region)) = (order.kind.as_str(), order.plan_id, order.region_id) {
             catalog_repo::give_back_stock(tx, plan, region).await?;
         }
         if let Some(coupon) = order.coupon_id {

@@ -53,6 +53,12 @@ pub enum OpenError {
 /// it lists (no N+1); tests check that with this count.
 static READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A row refused by a unique constraint (on either backend): the caller lost a race or
+/// repeated itself.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
 pub fn reads_so_far() -> u64 {
     READS.load(std::sync::atomic::Ordering::Relaxed)
 }

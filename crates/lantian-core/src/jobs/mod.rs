@@ -112,6 +112,7 @@ impl Registry {
         r.every(crate::payments::reconcile::task());
         r.every(crate::kyc::verify::retry_task());
         r.every(crate::kyc::guardian::coming_of_age_task());
+        r.every(crate::provisioning::lifecycle::task());
         r
     }
 

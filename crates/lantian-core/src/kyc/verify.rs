@@ -130,7 +130,7 @@ pub(super) async fn start(
         Ok(true) => {}
         Ok(false) => return Err(Error::Conflict("real-name-not-open")),
         // Another account took the same place of the same number a moment ago.
-        Err(e) if is_unique_violation(&e) => return Err(Error::validation("id_number", "id-number-in-use")),
+        Err(e) if crate::db::is_unique_violation(&e) => return Err(Error::validation("id_number", "id-number-in-use")),
         Err(e) => return Err(e.into()),
     }
     // One row per verification (this submission), not per retry.
@@ -151,10 +151,6 @@ pub(super) async fn start(
     tx.commit().await?;
     let verdict = provider.verify(name, number.as_str()).await;
     apply(core, customer_id, &verdict, 0, now).await
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 /// The start of the 18th birthday in Asia/Shanghai for a customer not yet 18; None for adults.

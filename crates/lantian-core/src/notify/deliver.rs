@@ -84,7 +84,15 @@ fn sms_template(core: &Core, d: &Delivery) -> Option<(String, BTreeMap<String, S
             params.insert("event".into(), "登录凭证异常".into());
             &cfg.template_security_alert
         }
-        Event::PasswordChanged | Event::TwoFactorEnabled | Event::InvoicePaid | Event::PaymentRefused => return None,
+        Event::PasswordChanged
+        | Event::TwoFactorEnabled
+        | Event::InvoicePaid
+        | Event::PaymentRefused
+        | Event::ServiceActive
+        | Event::ServiceSuspended
+        | Event::ServiceResumed
+        | Event::ServiceTerminated
+        | Event::ServiceNeedsAttention => return None,
     };
     (!code.is_empty()).then(|| (code.clone(), params))
 }

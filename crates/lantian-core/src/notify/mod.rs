@@ -76,10 +76,17 @@ pub enum Event {
     /// To billing staff: the gateway took money that was not booked (a cancelled or already
     /// paid invoice, another amount): refund or credit it.
     PaymentRefused,
+    /// The server is created and running (the welcome notice; never the password).
+    ServiceActive,
+    ServiceSuspended,
+    ServiceResumed,
+    ServiceTerminated,
+    /// To staff who manage services: a service waits for them, with the last error.
+    ServiceNeedsAttention,
 }
 
 impl Event {
-    pub const ALL: [Event; 8] = [
+    pub const ALL: [Event; 13] = [
         Event::PasswordChanged,
         Event::TwoFactorEnabled,
         Event::NewDeviceSignIn,
@@ -88,6 +95,11 @@ impl Event {
         Event::ServiceExpiring,
         Event::InvoicePaid,
         Event::PaymentRefused,
+        Event::ServiceActive,
+        Event::ServiceSuspended,
+        Event::ServiceResumed,
+        Event::ServiceTerminated,
+        Event::ServiceNeedsAttention,
     ];
 
     pub fn key(self) -> &'static str {
@@ -100,6 +112,11 @@ impl Event {
             Event::ServiceExpiring => "service-expiring",
             Event::InvoicePaid => "invoice-paid",
             Event::PaymentRefused => "payment-refused",
+            Event::ServiceActive => "service-active",
+            Event::ServiceSuspended => "service-suspended",
+            Event::ServiceResumed => "service-resumed",
+            Event::ServiceTerminated => "service-terminated",
+            Event::ServiceNeedsAttention => "service-needs-attention",
         }
     }
 
@@ -110,7 +127,12 @@ impl Event {
             | Event::NewDeviceSignIn
             | Event::AccountLocked
             | Event::RememberTokenReused => Class::Security,
-            Event::ServiceExpiring => Class::Service,
+            Event::ServiceExpiring
+            | Event::ServiceActive
+            | Event::ServiceSuspended
+            | Event::ServiceResumed
+            | Event::ServiceTerminated
+            | Event::ServiceNeedsAttention => Class::Service,
             Event::InvoicePaid | Event::PaymentRefused => Class::Billing,
         }
     }
@@ -122,6 +144,9 @@ impl Event {
             Event::ServiceExpiring => &["service", "days"],
             Event::InvoicePaid => &["number", "amount"],
             Event::PaymentRefused => &["callback", "trade", "why"],
+            Event::ServiceActive => &["service", "ip"],
+            Event::ServiceSuspended | Event::ServiceResumed | Event::ServiceTerminated => &["service"],
+            Event::ServiceNeedsAttention => &["service", "why"],
             Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked | Event::RememberTokenReused => &[],
         }
     }

@@ -2,69 +2,74 @@
 //!
 //! A paid invoice's server orders become services ([`on_paid`], in the payment's transaction)
 //! with a `provision` job each ([`job`]), which creates the server at the upstream its plan has
-//! in its region (`plan_targets`), one checkpointed step per run. The upstream modules are
+//! in its region (`plan_targets`), one checkpointed step per run. A paid renewal extends its
+//! service and brings it back if it was suspended. The [`lifecycle`] task issues renewal
+//! invoices, reminds, and marks overdue services to be suspended and then terminated; the same
+//! job carries those out, and the customer's power actions ([`portal`]). Staff see the services
+//! that are not where they should be, and act on them ([`console`]). The upstream modules are
 //! built once from `[provisioning]` into [`Core::upstreams`](crate::Core).
 
+pub mod console;
 mod demo;
 mod job;
+pub mod lifecycle;
 mod pools;
+pub mod portal;
 pub mod provider;
 mod repo;
 mod upstreams;
-
-use serde::Serialize;
-use sqlx::FromRow;
 
 pub use demo::{DEMO_TEMPLATE, DEMO_UPSTREAM, seed_demo_targets};
 pub use job::{PROVISION, Provision, ProvisionPayload};
 pub use upstreams::{Upstreams, upstreams_from_config};
 
+pub use portal::{Service, service_of, services_of};
+
 use crate::db::Tx;
-use crate::jobs::{self, NewJob};
-use crate::{Core, Error, Result, UnixMs};
+use crate::{Core, Result, UnixMs};
+use repo::lifecycle as lifecycle_repo;
 
-/// A customer's server as the portal shows it.
-#[derive(Debug, Clone, FromRow, Serialize)]
-pub struct Service {
-    pub id: i64,
-    pub order_id: i64,
-    pub plan_id: i64,
-    pub region_id: i64,
-    pub os_image: String,
-    pub months: i64,
-    /// `pending`, `provisioning`, `active`, `suspended`, `terminated` or `needs_attention`.
-    pub state: String,
-    pub desired: String,
-    pub ip: Option<String>,
-    pub created_at: UnixMs,
-    pub activated_at: Option<UnixMs>,
-    pub expires_at: Option<UnixMs>,
-}
-
-/// In the transaction that marks the invoice paid: a service per server order of it, and its
-/// `provision` job (the outbox: both or neither). A plan without a target in the region waits
-/// for staff instead. Running twice for one invoice changes nothing (one service per order,
-/// one job per service).
+/// In the transaction that marks the invoice paid: a service per new server order of it, and
+/// its `provision` job (the outbox: both or neither); a plan without a target in the region
+/// waits for staff instead. Each renewal extends its service. Runs once per invoice (the
+/// invoice is marked paid once), and a second run would change nothing for new orders (one
+/// service per order).
 pub async fn on_paid(tx: &mut Tx, core: &Core, invoice_id: i64, now: UnixMs) -> Result<()> {
     for order in repo::paid_new_orders(tx, invoice_id).await? {
         let has_target = order.upstream.is_some() && order.target.is_some();
         let (state, why) = if has_target { ("pending", None) } else { ("needs_attention", Some(job::NO_TARGET)) };
         let Some(id) = repo::insert_service(tx, &order, state, why, now).await? else { continue };
         if has_target {
-            let job =
-                NewJob::new(PROVISION, &ProvisionPayload { service_id: id }, now)?.dedupe(format!("service:{id}"));
-            jobs::enqueue(tx, core, job, now).await?;
+            job::enqueue(tx, core, id, 0, now).await?;
         }
+    }
+    for renewal in lifecycle_repo::paid_renewals(tx, invoice_id).await? {
+        renewed(tx, core, &renewal, now).await?;
     }
     Ok(())
 }
 
-/// The customer's services, newest first.
-pub async fn services_of(core: &Core, customer_id: i64) -> Result<Vec<Service>> {
-    Ok(repo::services_of(&core.db, customer_id).await?)
-}
-
-/// One of the customer's services; another customer's is NotFound.
-pub async fn service_of(core: &Core, customer_id: i64, id: i64) -> Result<Service> {
-    repo::service_of(&core.db, customer_id, id).await?.ok_or(Error::NotFound)
+/// A paid renewal: the service runs `months` longer from its current expiry, and should be what
+/// the new expiry says (active, normally), unless a closure or staff ordered it suspended or
+/// terminated. Staff's order to keep an overdue service running has served its purpose: the
+/// lifecycle watches the service again.
+async fn renewed(tx: &mut Tx, core: &Core, r: &lifecycle_repo::PaidRenewal, now: UnixMs) -> Result<()> {
+    let Some(expires_at) = r.expires_at.filter(|_| r.state != "terminated") else {
+        // Terminating cancels the unpaid renewals first, so this is not expected; staff see the
+        // paid invoice and refund it.
+        tracing::warn!(service = r.service_id, "a renewal was paid for a service without a running period");
+        return Ok(());
+    };
+    let until = lifecycle::add_months(expires_at, r.months)?;
+    lifecycle_repo::extend(tx, r.service_id, until).await?;
+    let should_be = lifecycle::due_state(until, now, &core.config.lifecycle);
+    let reason = r.desired_reason.as_deref();
+    let held = reason == Some("closure") || (reason == Some("staff") && r.desired != "active");
+    if !held
+        && (should_be != r.desired || reason == Some("staff"))
+        && let Some(generation) = lifecycle_repo::set_desired(tx, r.service_id, should_be, "paid").await?
+    {
+        job::enqueue(tx, core, r.service_id, generation, now).await?;
+    }
+    Ok(())
 }

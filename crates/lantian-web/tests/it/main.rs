@@ -23,6 +23,7 @@ mod kyc;
 mod kyc_api;
 mod kyc_providers;
 mod kyc_staff;
+mod lifecycle;
 mod notify;
 mod provider_proxmox;
 mod provider_zjmf;

@@ -16,27 +16,27 @@ const CLONE_PATH: &str = "/api2/json/nodes/pve/qemu/9000/clone";
 /// 1990-01-01: an adult.
 const ADULT: &str = "110101199001011237";
 
-async fn exec(app: &TestApp, sql: &str) {
+pub(crate) async fn exec(app: &TestApp, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     let mut tx = app.core.db.begin().await.unwrap();
     lantian_core::on_tx!(&mut tx, c => sqlx::query(sql).execute(c).await.unwrap().rows_affected());
     tx.commit().await.unwrap();
 }
 
-async fn text(app: &TestApp, sql: &str) -> Option<String> {
+pub(crate) async fn text(app: &TestApp, sql: &str) -> Option<String> {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     lantian_core::on_read!(&app.core.db, c => sqlx::query_scalar::<_, Option<String>>(sql).fetch_one(c).await.unwrap())
 }
 
 /// The starter plans, and Hong Kong's served by `pve-hk` with 20 addresses.
-async fn catalog(app: &TestApp) {
+pub(crate) async fn catalog(app: &TestApp) {
     lantian_core::catalog::plans::seed_starter_plans(&app.core, T0).await.unwrap();
     provisioning::seed_demo_targets(&app.core).await.unwrap();
 }
 
 /// The customer buys `s1` monthly in the region and pays from a balance staff credited; the
 /// invoice id.
-async fn buy_and_pay(app: &TestApp, customer: i64, region: &str) -> i64 {
+pub(crate) async fn buy_and_pay(app: &TestApp, customer: i64, region: &str) -> i64 {
     let plan_id = count(app, "SELECT id FROM plans WHERE code = 's1'").await;
     let region_id = count(app, &format!("SELECT id FROM regions WHERE code = '{region}'")).await;
     let item = Item { plan_id, region_id, cycle: Cycle::Monthly, os_image: "debian-12".into() };
@@ -54,7 +54,7 @@ async fn buy_and_pay(app: &TestApp, customer: i64, region: &str) -> i64 {
 
 /// Steps the worker, moving the clock past each park or back-off, until no provision job is
 /// left to run.
-async fn run_provisioning(app: &TestApp) {
+pub(crate) async fn run_provisioning(app: &TestApp) {
     let worker = app.worker();
     for _ in 0..300 {
         worker.step().await.unwrap();
@@ -68,7 +68,7 @@ async fn run_provisioning(app: &TestApp) {
 }
 
 /// The VMs at the fake that are not templates.
-fn servers(app: &TestApp) -> Vec<FakeVm> {
+pub(crate) fn servers(app: &TestApp) -> Vec<FakeVm> {
     app.proxmox.vms().into_iter().filter(|vm| !vm.config.contains_key("template")).collect()
 }
 
@@ -76,13 +76,13 @@ fn clones(app: &TestApp) -> usize {
     app.proxmox.requests().iter().filter(|r| r.method == "POST" && r.path == CLONE_PATH).count()
 }
 
-async fn state(app: &TestApp, service: i64) -> (String, Option<String>) {
+pub(crate) async fn state(app: &TestApp, service: i64) -> (String, Option<String>) {
     let st = text(app, &format!("SELECT state FROM services WHERE id = {service}")).await.unwrap();
     (st, text(app, &format!("SELECT last_error FROM services WHERE id = {service}")).await)
 }
 
 /// The one service there is.
-async fn the_service(app: &TestApp) -> i64 {
+pub(crate) async fn the_service(app: &TestApp) -> i64 {
     assert_eq!(count(app, "SELECT COUNT(*) FROM services").await, 1);
     count(app, "SELECT id FROM services").await
 }
@@ -118,7 +118,7 @@ db_test!(a_paid_server_becomes_a_service_created_once_at_the_upstream, |app| {
 
     let service = the_service(&app).await;
     assert_eq!(state(&app, service).await.0, "pending");
-    let job = format!("SELECT COUNT(*) FROM jobs WHERE kind = 'provision' AND dedupe_key = 'service:{service}'");
+    let job = format!("SELECT COUNT(*) FROM jobs WHERE kind = 'provision' AND dedupe_key = 'service:{service}:0'");
     assert_eq!(count(&app, &job).await, 1, "queued with the payment");
     assert!(servers(&app).is_empty(), "nothing created before the job runs");
 

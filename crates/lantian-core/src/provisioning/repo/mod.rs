@@ -1,8 +1,12 @@
-//! The SQL of provisioning: services, plans' targets, and the vmid and address pools.
+//! The SQL of provisioning: services, plans' targets, and the vmid and address pools
+//! ([`lifecycle`]: the periodic scans and what the jobs change as they converge; [`views`]:
+//! what customers and staff read).
+
+pub mod lifecycle;
+pub mod views;
 
 use sqlx::FromRow;
 
-use super::Service;
 use crate::db::{Db, Tx};
 use crate::{UnixMs, on_read, on_tx};
 
@@ -64,8 +68,14 @@ pub struct JobService {
     pub target: Option<String>,
     pub state: String,
     pub desired: String,
+    pub desired_reason: Option<String>,
     pub checkpoint: Option<String>,
     pub password_enc: Option<String>,
+    pub remote_id: Option<String>,
+    pub node: Option<String>,
+    /// An upstream operation in flight (JSON [`lifecycle::PendingOp`]).
+    pub op: Option<String>,
+    pub power_request: Option<String>,
     pub vcpu: i64,
     pub memory_mb: i64,
     pub disk_gb: i64,
@@ -93,7 +103,8 @@ impl HeldIp {
 
 pub async fn for_job(db: &Db, id: i64) -> Result<Option<JobService>, sqlx::Error> {
     const SQL: &str = "SELECT s.id, s.account_id, s.customer_id, s.region_id, s.os_image, s.months, s.upstream, \
-         s.target, s.state, s.desired, s.checkpoint, s.password_enc, p.vcpu, p.memory_mb, p.disk_gb, \
+         s.target, s.state, s.desired, s.desired_reason, s.checkpoint, s.password_enc, s.remote_id, \
+         s.node, s.op, s.power_request, p.vcpu, p.memory_mb, p.disk_gb, \
          p.bandwidth_mbps, c.real_name_verified_at, v.vmid AS held_vmid, i.address, i.prefix_len, i.gateway \
          FROM services s JOIN plans p ON p.id = s.plan_id LEFT JOIN customers c ON c.id = s.customer_id \
          LEFT JOIN vmid_reservations v ON v.service_id = s.id LEFT JOIN ip_pool i ON i.service_id = s.id \
@@ -110,12 +121,11 @@ pub async fn start(tx: &mut Tx, id: i64, password_enc: &str) -> Result<bool, sql
 }
 
 /// While pending or provisioning: the service waits for staff, with why.
-pub async fn needs_attention(db: &Db, id: i64, why: &str) -> Result<(), sqlx::Error> {
+pub async fn needs_attention(tx: &mut Tx, id: i64, why: &str) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE services SET state = 'needs_attention', last_error = $2 \
          WHERE id = $1 AND state IN ('pending', 'provisioning')";
-    let mut tx = db.begin().await?;
-    on_tx!(&mut tx, c => sqlx::query(SQL).bind(id).bind(why).execute(c).await?.rows_affected());
-    tx.commit().await
+    on_tx!(tx, c => sqlx::query(SQL).bind(id).bind(why).execute(c).await?.rows_affected());
+    Ok(())
 }
 
 /// Stores the create's checkpoint (JSON; NULL to begin again) while provisioning.
@@ -134,27 +144,13 @@ pub struct Activated<'a> {
 }
 
 /// provisioning → active; false when it was no longer provisioning.
-pub async fn activate(db: &Db, id: i64, a: &Activated<'_>, now: UnixMs) -> Result<bool, sqlx::Error> {
+pub async fn activate(tx: &mut Tx, id: i64, a: &Activated<'_>, now: UnixMs) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE services SET state = 'active', remote_id = $2, node = $3, ip = $4, checkpoint = NULL, \
          last_error = NULL, activated_at = $5, expires_at = $6 WHERE id = $1 AND state = 'provisioning'";
-    let mut tx = db.begin().await?;
-    let n = on_tx!(&mut tx, c => sqlx::query(SQL)
+    let n = on_tx!(tx, c => sqlx::query(SQL)
         .bind(id).bind(a.remote_id).bind(a.node).bind(a.ip).bind(now).bind(a.expires_at)
         .execute(c).await?.rows_affected());
-    tx.commit().await?;
     Ok(n == 1)
-}
-
-pub async fn services_of(db: &Db, customer_id: i64) -> Result<Vec<Service>, sqlx::Error> {
-    const SQL: &str = "SELECT id, order_id, plan_id, region_id, os_image, months, state, desired, ip, created_at, \
-         activated_at, expires_at FROM services WHERE customer_id = $1 ORDER BY id DESC";
-    on_read!(db, c => sqlx::query_as(SQL).bind(customer_id).fetch_all(c).await)
-}
-
-pub async fn service_of(db: &Db, customer_id: i64, id: i64) -> Result<Option<Service>, sqlx::Error> {
-    const SQL: &str = "SELECT id, order_id, plan_id, region_id, os_image, months, state, desired, ip, created_at, \
-         activated_at, expires_at FROM services WHERE customer_id = $1 AND id = $2";
-    on_read!(db, c => sqlx::query_as(SQL).bind(customer_id).bind(id).fetch_optional(c).await)
 }
 
 /// The vmid the service holds at the upstream.
