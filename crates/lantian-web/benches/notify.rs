@@ -12,48 +12,20 @@
 // A benchmark, like a test, stops loudly on the first failure.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 use lantian_core::accesslog::AccessLogWriter;
-use lantian_core::clock::SystemClock;
-use lantian_core::config::{Config, PaymentsProvider, Secret};
-use lantian_core::crypto::keyring::{self, KeyFile};
-use lantian_core::db::{self, Access, Db};
+use lantian_core::config::{PaymentsProvider, Secret};
 use lantian_core::{Core, on_read, on_tx};
 use lantian_web::{AppState, Application};
 use md5::{Digest, Md5};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "LantianBenchKey";
-
-async fn core(dir: &std::path::Path, public_url: String) -> Core {
-    let mut c = Config::load_with_env(None, figment::providers::Env::raw().only(&[])).expect("config");
-    c.database.url = Secret::new(match std::env::var("LANTIAN_BENCH_PG") {
-        Ok(url) => fresh_pg(&url).await,
-        Err(_) => format!("sqlite://{}", dir.join("bench.db").display()),
-    });
-    c.keys.inline = Secret::new(KeyFile::generate().to_toml());
-    c.server.public_url = public_url;
-    c.payments.provider = PaymentsProvider::Coopay;
-    c.payments.base_url = "http://127.0.0.1:9/".into();
-    c.payments.pid = "1001".into();
-    c.payments.key = Secret::new(KEY);
-    let db = Db::open(&c.database, Access::Exclusive).await.expect("db");
-    db::migrate(&db).await.expect("migrate");
-    let keys = Arc::new(keyring::from_config(&c.keys).expect("keys"));
-    Core::new(db, Arc::new(c), Arc::new(SystemClock), keys).expect("core")
-}
-
-/// A new database on the server of `url`, so runs do not see each other's rows.
-async fn fresh_pg(url: &str) -> String {
-    let name = format!("lantian_notify_bench_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(url).await.expect("postgres");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create db");
-    format!("{}/{name}", url.rsplit_once('/').expect("a database in the URL").0)
-}
 
 /// N unpaid invoices of 29.00 for servers (the common case: no balance to credit), each with a
 /// started payment `B{i}`.
@@ -120,7 +92,14 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let core = core(dir.path(), base.clone()).await;
+        let core = support::core(dir.path(), "notify", |c| {
+            c.server.public_url = base.clone();
+            c.payments.provider = PaymentsProvider::Coopay;
+            c.payments.base_url = "http://127.0.0.1:9/".into();
+            c.payments.pid = "1001".into();
+            c.payments.key = Secret::new(KEY);
+        })
+        .await;
         seed(&core, n).await;
         let (log, _writer) = AccessLogWriter::start(core.clone());
         let app = Application::on_listener(AppState::new(core.clone(), false, log), listener);
@@ -135,7 +114,7 @@ fn main() {
         assert_eq!(count(&core, "SELECT COUNT(*) FROM payments WHERE state = 'paid'").await, n);
         assert!(count(&core, "SELECT COUNT(*) FROM jobs").await >= 2 * n, "a notice and a provisioning per payment");
         assert_eq!(count(&core, "SELECT COUNT(*) FROM services").await, n, "a service per paid server");
-        let db = if std::env::var("LANTIAN_BENCH_PG").is_ok() { "postgres" } else { "sqlite" };
+        let db = support::backend();
         println!(
             "{db}: {n} notifications, {concurrency} in flight: {fresh:.0}/s processed; duplicates {repeated:.0}/s"
         );

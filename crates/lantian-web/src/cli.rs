@@ -13,7 +13,7 @@ use lantian_core::config::Config;
 use lantian_core::crypto::keyring::{self, KeyFile};
 use lantian_core::db::{self, Access, Db};
 use lantian_core::jobs::{self, JobState, NewJob, Registry, SELFTEST, SelfTestPayload, Worker};
-use lantian_core::{Core, RequestMeta, audit, backup, staff};
+use lantian_core::{Core, RequestMeta, audit, backup, provisioning, staff};
 use tokio_util::sync::CancellationToken;
 
 use crate::{AppState, Application, demo, telemetry};
@@ -59,6 +59,18 @@ pub enum Command {
     /// Encryption keys of sensitive fields.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Run the service lifecycle once (renewal invoices, reminders, marking overdue services to
+    /// be suspended or terminated; the workers then carry that out).
+    Lifecycle {
+        /// Run as if it were this day (YYYY-MM-DD, China Standard Time, at noon) instead of
+        /// now: a demo's way to see a month pass. On a real installation it would suspend and
+        /// terminate services early, so it runs only on the demo database (with `--demo`).
+        #[arg(long, requires = "demo")]
+        as_of: Option<String>,
+        /// The database is the demo's (`serve --demo`).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Generate a synthetic data set (for benchmarks; never on a production database).
     Seed {
         /// Size of the data set: roughly this many rows per large table.
@@ -185,6 +197,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(cmd) => jobs_command(config, cmd).await,
+        Command::Lifecycle { as_of, demo } => lifecycle_command(config, as_of, demo).await,
         Command::Staff(StaffCommand::Create { username, email, name, roles }) => {
             let roles = roles
                 .iter()
@@ -451,4 +464,33 @@ pub async fn enqueue_selftest(core: &Core, count: u32, work_ms: u64) -> anyhow::
     }
     tx.commit().await?;
     Ok(ids)
+}
+
+async fn lifecycle_command(mut config: Config, as_of: Option<String>, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        demo::use_demo_database(&mut config)?;
+    }
+    if as_of.is_some() && config.database.url.expose() != demo::DEMO_DB {
+        bail!("--as-of runs only on the demo database ({}): elsewhere it would act early", demo::DEMO_DB);
+    }
+    // Shared: a running serve (SQLite) keeps its lock; the run's transactions are short.
+    let db = open(&config, Access::Shared).await?;
+    let core = core_on(db, config)?;
+    let now = match as_of {
+        None => core.now(),
+        Some(day) => {
+            let date: jiff::civil::Date = day.parse().with_context(|| format!("`{day}` is not a date (YYYY-MM-DD)"))?;
+            let noon = date.at(12, 0, 0, 0).to_zoned(lantian_core::clock::china())?;
+            lantian_core::UnixMs(noon.timestamp().as_millisecond())
+        }
+    };
+    let report = provisioning::lifecycle::run(&core, now).await;
+    println!(
+        "renewal invoices: {}, reminders: {}, to suspend: {}, to terminate: {}",
+        report.renewal_invoices, report.reminders, report.suspended, report.terminated
+    );
+    match report.failed.as_slice() {
+        [] => Ok(()),
+        failed => anyhow::bail!("these steps failed (see the log): {}", failed.join(", ")),
+    }
 }

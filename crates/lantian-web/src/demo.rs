@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lantian_core::authz::{Principal, Role};
-use lantian_core::config::{Config, LogFormat, MailTls, Secret};
+use lantian_core::config::{Config, LogFormat, MailTls, Secret, UpstreamConfig};
 use lantian_core::crypto::keyring::KeyFile;
 use lantian_core::{Core, RequestMeta, catalog, provisioning, staff};
 use lantian_fakes::aliyun_kyc::{AliyunKycFake, AliyunKycFakeSettings};
@@ -13,9 +13,14 @@ use lantian_fakes::epay::{EpayFake, EpayFakeSettings};
 use lantian_fakes::harness::NowMs;
 use lantian_fakes::proxmox::{ProxmoxFake, ProxmoxFakeSettings};
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
+use lantian_fakes::zjmf::{ZjmfFake, ZjmfFakeSettings};
 
-const DEMO_DB: &str = "sqlite://data/demo.db";
+pub const DEMO_DB: &str = "sqlite://data/demo.db";
 const DEMO_KEYS: &str = "data/demo-keys.toml";
+/// The demo's 魔方 V10 upstream (the ZJMF fake), where its Shanghai servers are bought.
+pub const DEMO_RESELLER: &str = "zjmf-sh";
+/// The reseller's prepaid balance at the ZJMF fake: 100,000 yuan, more than a demo spends.
+const DEMO_RESELLER_BALANCE_FEN: i64 = 10_000_000;
 
 pub struct Demo {
     pub smtp: SmtpFake,
@@ -25,8 +30,10 @@ pub struct Demo {
     /// The real-name provider (Aliyun Cloudauth): 王五 does not match, 赵六 is not found,
     /// every other valid name and number match.
     pub kyc: AliyunKycFake,
-    /// The Proxmox VE cluster paid servers are created on (upstream `pve-hk`).
+    /// The Proxmox VE cluster Hong Kong servers are created on (upstream `pve-hk`).
     pub proxmox: ProxmoxFake,
+    /// The 魔方 V10 upstream Shanghai servers are bought at (upstream [`DEMO_RESELLER`]).
+    pub zjmf: ZjmfFake,
     /// The owner made at the first start, with the one-time password to sign in with.
     pub new_owner: Option<String>,
 }
@@ -35,16 +42,7 @@ impl Demo {
     /// Starts the fakes and points the configuration at them. Demo data lives in its own
     /// database and key file (made at the first start), never the production defaults.
     pub async fn start(config: &mut Config, now: NowMs) -> anyhow::Result<Demo> {
-        if config.database.url.expose() == "sqlite://data/lantian.db" {
-            config.database.url = Secret::new(DEMO_DB);
-        }
-        if config.keys.file.is_empty() && config.keys.inline.expose().is_empty() {
-            if !std::path::Path::new(DEMO_KEYS).exists() {
-                std::fs::create_dir_all("data")?;
-                std::fs::write(DEMO_KEYS, KeyFile::generate().to_toml())?;
-            }
-            config.keys.file = DEMO_KEYS.into();
-        }
+        use_demo_database(config)?;
         config.log.format = LogFormat::Pretty;
         let opts =
             |web_port| SmtpFakeOptions { web_port: Some(web_port), now: now.clone(), ..SmtpFakeOptions::default() };
@@ -65,13 +63,21 @@ impl Demo {
         let kyc = AliyunKycFake::start(AliyunKycFakeSettings { now: now.clone(), ..AliyunKycFakeSettings::default() })
             .await?;
         point_kyc_at(config, &kyc);
-        let proxmox = ProxmoxFake::start(ProxmoxFakeSettings { now, ..ProxmoxFakeSettings::default() }).await?;
+        let proxmox =
+            ProxmoxFake::start(ProxmoxFakeSettings { now: now.clone(), ..ProxmoxFakeSettings::default() }).await?;
         point_provisioning_at(config, &proxmox);
-        Ok(Demo { smtp, sms, epay, kyc, proxmox, new_owner: None })
+        let zjmf = ZjmfFake::start(ZjmfFakeSettings {
+            now,
+            balance_fen: DEMO_RESELLER_BALANCE_FEN,
+            ..ZjmfFakeSettings::default()
+        })
+        .await?;
+        add_reseller(config, &zjmf);
+        Ok(Demo { smtp, sms, epay, kyc, proxmox, zjmf, new_owner: None })
     }
 
-    /// Demo data: the starter catalog with its Hong Kong plans served by the Proxmox fake, and
-    /// an owner account on the first start.
+    /// Demo data: the starter catalog with its Hong Kong plans served by the Proxmox fake and
+    /// its Shanghai plans by the ZJMF fake, and an owner account on the first start.
     pub async fn seed(&mut self, core: &Core) -> anyhow::Result<()> {
         catalog::seed_starter_regions(core, core.now()).await?;
         catalog::plans::seed_starter_plans(core, core.now()).await?;
@@ -100,13 +106,15 @@ impl Demo {
              Staff sign-in   {owner}\n  Demo mailbox    {mailbox}\n  SMS fake        {}\n  SMTP fake       {}\n  \
              Payment gateway {} (sandbox cashier: pay or fail each order there)\n  \
              Real-name check {} (王五: no match; 赵六: not found; others match)\n  \
-             Proxmox VE fake {} (upstream pve-hk: Hong Kong servers are created here)\n\n  \
+             Proxmox VE fake {} (upstream pve-hk: Hong Kong servers are created here)\n  \
+             魔方 V10 fake   {} (upstream {DEMO_RESELLER}: Shanghai servers are bought here)\n\n  \
              Everything runs on this machine; nothing is sent anywhere. Ctrl-C stops it.\n",
             self.sms.endpoint(),
             self.smtp.smtp_addr(),
             self.epay.base_url(),
             self.kyc.base_url(),
-            self.proxmox.base_url()
+            self.proxmox.base_url(),
+            self.zjmf.base_url()
         )
     }
 
@@ -116,7 +124,24 @@ impl Demo {
         self.epay.shutdown().await;
         self.kyc.shutdown().await;
         self.proxmox.shutdown().await;
+        self.zjmf.shutdown().await;
     }
+}
+
+/// The demo's own database and key file (made at the first start) in place of the production
+/// defaults; settings that name others are kept.
+pub fn use_demo_database(config: &mut Config) -> anyhow::Result<()> {
+    if config.database.url.expose() == "sqlite://data/lantian.db" {
+        config.database.url = Secret::new(DEMO_DB);
+    }
+    if config.keys.file.is_empty() && config.keys.inline.expose().is_empty() {
+        if !std::path::Path::new(DEMO_KEYS).exists() {
+            std::fs::create_dir_all("data")?;
+            std::fs::write(DEMO_KEYS, KeyFile::generate().to_toml())?;
+        }
+        config.keys.file = DEMO_KEYS.into();
+    }
+    Ok(())
 }
 
 /// The fakes read the same clock as the application.
@@ -158,7 +183,7 @@ pub fn point_kyc_at(config: &mut Config, fake: &AliyunKycFake) {
 /// the fake's token and node and the vmids 10000–10999.
 pub fn point_provisioning_at(config: &mut Config, fake: &ProxmoxFake) {
     let defaults = ProxmoxFakeSettings::default();
-    config.provisioning.upstreams = vec![lantian_core::config::UpstreamConfig {
+    config.provisioning.upstreams = vec![UpstreamConfig {
         name: provisioning::DEMO_UPSTREAM.into(),
         kind: lantian_core::config::PROXMOX.into(),
         endpoint: fake.base_url(),
@@ -171,5 +196,17 @@ pub fn point_provisioning_at(config: &mut Config, fake: &ProxmoxFake) {
         timeout_secs: 10,
         vmid_first: 10_000,
         vmid_last: 10_999,
+        username: String::new(),
+        api_key: Secret::default(),
+        api_key_file: String::new(),
     }];
+}
+
+/// Adds the ZJMF fake as a second upstream, [`DEMO_RESELLER`], with the fake's login and API
+/// key (after [`point_provisioning_at`], which sets the list).
+pub fn add_reseller(config: &mut Config, fake: &ZjmfFake) {
+    let defaults = ZjmfFakeSettings::default();
+    let upstream =
+        UpstreamConfig::zjmf(DEMO_RESELLER, &fake.base_url(), &defaults.username, Secret::new(defaults.api_key));
+    config.provisioning.upstreams.push(upstream);
 }

@@ -10,6 +10,8 @@ notice-service-terminated-title = Your server was deleted
 notice-service-terminated-body = Your server { $service } was terminated: the server and the data on its disk are deleted. Orders and invoices are kept as the law requires.
 notice-service-needs-attention-title = A service needs attention
 notice-service-needs-attention-body = Service #{ $service } could not be completed automatically: { $why }. See the provisioning queue in the console and retry it.
+notice-upstreams-differ-title = Upstream servers do not match our services
+notice-upstreams-differ-body = The daily check found: { $summary }. Nothing was deleted; compare the servers with the services in the console.
 
 invalid-service-not-running = Only a running server takes power actions.
 invalid-service-suspended = The server is suspended: pay its renewal invoice first.

@@ -10,6 +10,8 @@ notice-service-terminated-title = 服务器已删除
 notice-service-terminated-body = 您的服务器 { $service } 已终止，服务器及其磁盘上的数据已删除。订单和账单记录仍按法律要求保留。
 notice-service-needs-attention-title = 服务需要处理
 notice-service-needs-attention-body = 服务 #{ $service } 无法自动完成操作：{ $why }。请在控制台“开通队列”中查看并重试。
+notice-upstreams-differ-title = 上游服务器与服务记录不符
+notice-upstreams-differ-body = 每日核对发现：{ $summary }。未删除任何内容，请在控制台核对服务器与服务。
 
 invalid-service-not-running = 只有运行中的服务器才能执行电源操作。
 invalid-service-suspended = 服务器已暂停：请先支付续费账单。

@@ -113,6 +113,7 @@ impl Registry {
         r.every(crate::kyc::verify::retry_task());
         r.every(crate::kyc::guardian::coming_of_age_task());
         r.every(crate::provisioning::lifecycle::task());
+        r.every(crate::provisioning::reconcile::task());
         r
     }
 

@@ -92,7 +92,8 @@ fn sms_template(core: &Core, d: &Delivery) -> Option<(String, BTreeMap<String, S
         | Event::ServiceSuspended
         | Event::ServiceResumed
         | Event::ServiceTerminated
-        | Event::ServiceNeedsAttention => return None,
+        | Event::ServiceNeedsAttention
+        | Event::UpstreamsDiffer => return None,
     };
     (!code.is_empty()).then(|| (code.clone(), params))
 }

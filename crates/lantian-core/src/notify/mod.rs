@@ -83,10 +83,13 @@ pub enum Event {
     ServiceTerminated,
     /// To staff who manage services: a service waits for them, with the last error.
     ServiceNeedsAttention,
+    /// To staff who manage services: the daily check found upstream servers and services that
+    /// do not match (nothing is deleted).
+    UpstreamsDiffer,
 }
 
 impl Event {
-    pub const ALL: [Event; 13] = [
+    pub const ALL: [Event; 14] = [
         Event::PasswordChanged,
         Event::TwoFactorEnabled,
         Event::NewDeviceSignIn,
@@ -100,6 +103,7 @@ impl Event {
         Event::ServiceResumed,
         Event::ServiceTerminated,
         Event::ServiceNeedsAttention,
+        Event::UpstreamsDiffer,
     ];
 
     pub fn key(self) -> &'static str {
@@ -117,6 +121,7 @@ impl Event {
             Event::ServiceResumed => "service-resumed",
             Event::ServiceTerminated => "service-terminated",
             Event::ServiceNeedsAttention => "service-needs-attention",
+            Event::UpstreamsDiffer => "upstreams-differ",
         }
     }
 
@@ -132,7 +137,8 @@ impl Event {
             | Event::ServiceSuspended
             | Event::ServiceResumed
             | Event::ServiceTerminated
-            | Event::ServiceNeedsAttention => Class::Service,
+            | Event::ServiceNeedsAttention
+            | Event::UpstreamsDiffer => Class::Service,
             Event::InvoicePaid | Event::PaymentRefused => Class::Billing,
         }
     }
@@ -147,6 +153,7 @@ impl Event {
             Event::ServiceActive => &["service", "ip"],
             Event::ServiceSuspended | Event::ServiceResumed | Event::ServiceTerminated => &["service"],
             Event::ServiceNeedsAttention => &["service", "why"],
+            Event::UpstreamsDiffer => &["summary"],
             Event::PasswordChanged | Event::TwoFactorEnabled | Event::AccountLocked | Event::RememberTokenReused => &[],
         }
     }

@@ -16,6 +16,7 @@ pub mod lifecycle;
 mod pools;
 pub mod portal;
 pub mod provider;
+pub mod reconcile;
 mod repo;
 mod upstreams;
 

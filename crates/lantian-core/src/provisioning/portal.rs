@@ -36,12 +36,14 @@ pub struct Service {
     pub state: String,
     /// What the jobs are taking it to: `active`, `suspended` or `terminated`.
     pub desired: String,
+    /// Why: `overdue`, `paid`, `staff` (staff's order) or `closure`; None for a new service.
+    pub desired_reason: Option<String>,
     pub ip: Option<String>,
     /// A power action asked for and not yet done.
     pub power_request: Option<String>,
     /// An upstream operation runs on it now.
     pub busy: bool,
-    /// The first-login password is still held for the customer to see.
+    /// The first-login password can be shown (held, and the server is active).
     pub has_password: bool,
     /// The unpaid renewal invoice, if one is issued.
     pub renewal_invoice_id: Option<i64>,
@@ -135,8 +137,10 @@ pub async fn renew(core: &Core, customer_id: i64, id: i64, now: UnixMs) -> Resul
     }
 }
 
-/// The first-login password, while the customer has not said they saved it.
+/// The first-login password, while the customer has not said they saved it (another
+/// customer's service: NotFound).
 pub async fn first_login_password(core: &Core, customer_id: i64, id: i64) -> Result<Option<Zeroizing<String>>> {
+    service_of(core, customer_id, id).await?;
     let Some(sealed) = views::sealed_password(&core.db, customer_id, id).await? else { return Ok(None) };
     let row = format!("service:{id}");
     let aad = Aad { table: "services", column: "password_enc", row: &row };

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::provider::Provider;
 use super::provider::proxmox::Proxmox;
-use crate::config::{PROXMOX, ProvisioningConfig};
+use super::provider::zjmf::Zjmf;
+use crate::config::{ProvisioningConfig, UpstreamConfig};
 use crate::{Error, Result};
 
 /// The configured upstreams' modules, by name.
@@ -15,14 +16,19 @@ pub type Upstreams = BTreeMap<String, Arc<dyn Provider>>;
 pub fn upstreams_from_config(cfg: &ProvisioningConfig) -> Result<Upstreams> {
     let mut out = Upstreams::new();
     for u in &cfg.upstreams {
-        let module: Arc<dyn Provider> = match u.kind.as_str() {
-            PROXMOX => Arc::new(
-                Proxmox::new(u.proxmox_settings())
-                    .map_err(|e| Error::Internal(anyhow::anyhow!("upstream {:?}: {e}", u.name)))?,
-            ),
-            other => return Err(Error::Internal(anyhow::anyhow!("upstream {:?}: unknown kind {other:?}", u.name))),
-        };
+        let module = module(u).map_err(|e| Error::Internal(anyhow::anyhow!("upstream {:?}: {e}", u.name)))?;
         out.insert(u.name.clone(), module);
     }
     Ok(out)
+}
+
+/// The module of the upstream's kind.
+fn module(u: &UpstreamConfig) -> std::result::Result<Arc<dyn Provider>, String> {
+    if let Some(settings) = u.proxmox_settings() {
+        return Ok(Arc::new(Proxmox::new(settings)?));
+    }
+    if let Some(settings) = u.zjmf_settings() {
+        return Ok(Arc::new(Zjmf::new(settings)?));
+    }
+    Err(format!("unknown kind {:?}", u.kind))
 }

@@ -204,6 +204,12 @@ impl ProxmoxFake {
         self.shared.cluster().insert(vmid, config);
     }
 
+    /// Removes the VM at `vmid` at once, as staff deleting it by hand would; false when there
+    /// was none.
+    pub fn remove_vm(&self, vmid: u32) -> bool {
+        self.shared.cluster().vms.remove(&vmid).is_some()
+    }
+
     /// The fault switches; they can be flipped at any time.
     pub fn faults(&self) -> &ProxmoxFaults {
         &self.shared.faults

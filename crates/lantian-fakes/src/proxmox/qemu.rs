@@ -215,3 +215,28 @@ fn digest(config: &Config) -> String {
     config.hash(&mut hasher);
     format!("{:016x}", hasher.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /cluster/resources?type=vm` rows: ids as Proxmox sends them, the node, and the
+    /// template flag a client must skip.
+    #[test]
+    fn lists_every_vm_with_its_node_and_template_flag() {
+        let mut cluster = Cluster::new("pve", &[9000], 50);
+        cluster
+            .insert(101, Config::from([("name".to_owned(), "lc-7".to_owned()), ("tags".to_owned(), "a;b".to_owned())]));
+        cluster.insert(102, Config::from([("lock".to_owned(), "clone".to_owned())]));
+        let rows = cluster.list(true);
+        assert_eq!(rows.as_array().map(Vec::len), Some(3), "by vmid: 101, 102, 9000");
+        assert_eq!(
+            rows[0],
+            json!({"id": "qemu/101", "type": "qemu", "vmid": 101, "node": "pve", "name": "lc-7",
+                   "status": "stopped", "template": 0, "tags": "a;b"})
+        );
+        assert_eq!((rows[1].get("name"), &rows[1]["lock"]), (None, &json!("clone")), "a clone in flight");
+        assert_eq!((&rows[2]["vmid"], &rows[2]["template"]), (&json!(9000), &json!(1)));
+        assert_eq!(cluster.list(false)[0].get("node"), None, "a node's own list names no node");
+    }
+}

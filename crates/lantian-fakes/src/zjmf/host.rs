@@ -12,11 +12,16 @@ const MAX_LIMIT: i64 = 50;
 
 const SUSPEND_TYPES: [&str; 5] = ["overdue", "overtraffic", "certification_not_complete", "other", "downstream"];
 
-/// `page` (from 1) and `limit` (up to 50), oldest first.
+/// `page` (from 1) and `limit` (up to 50), by id: `sort` `desc` newest first, otherwise
+/// oldest first (the only `orderby` modelled is the id). Deleted hosts stay listed, with their
+/// status, as in the real list.
 pub(super) fn list(store: &Store, params: &Params) -> Value {
     let page = params.int("page").unwrap_or(1).max(1);
     let limit = params.int("limit").unwrap_or(20).clamp(1, MAX_LIMIT);
-    let hosts = store.hosts();
+    let mut hosts = store.hosts();
+    if params.text("sort") == Some("desc") {
+        hosts.reverse();
+    }
     let skip = usize::try_from((page - 1) * limit).unwrap_or(usize::MAX);
     let list: Vec<Value> = hosts
         .iter()
@@ -105,4 +110,56 @@ pub(super) fn missing() -> Value {
 /// A call the host's state does not allow.
 pub(super) fn refused(h: &ZjmfHost) -> Value {
     reply::fail(400, &format!("产品状态为{},不能执行此操作", h.status.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use axum::http::{HeaderMap, Uri};
+
+    use super::*;
+
+    fn store_with(hosts: u64) -> Store {
+        let mut store = Store::new(0, BTreeMap::new(), 0);
+        for _ in 0..hosts {
+            store.add_host(ZjmfHost {
+                id: 0,
+                order_id: 0,
+                product_id: 101,
+                name: String::new(),
+                status: HostStatus::Active,
+                downstream_host_id: 0,
+                downstream_token: String::new(),
+                config_options: json!({}),
+                customfield: json!({}),
+                client_notes: String::new(),
+                ip: None,
+                power_on: true,
+                months: 1,
+                due_ms: 0,
+                suspend_reason: String::new(),
+                refunded: false,
+                active_at_ms: None,
+            });
+        }
+        store
+    }
+
+    fn ids(store: &Store, query: &str) -> (Vec<u64>, i64) {
+        let uri: Uri = format!("/console/v1/host?{query}").parse().unwrap();
+        let answer = list(store, &Params::read(&uri, &HeaderMap::new(), b""));
+        let list = answer["data"]["list"].as_array().unwrap().iter().map(|h| h["id"].as_u64().unwrap()).collect();
+        (list, answer["data"]["count"].as_i64().unwrap())
+    }
+
+    #[test]
+    fn pages_by_id_in_either_order() {
+        let store = store_with(3);
+        assert_eq!(ids(&store, "page=1&limit=2"), (vec![5001, 5002], 3));
+        assert_eq!(ids(&store, "page=2&limit=2&orderby=id&sort=asc"), (vec![5003], 3));
+        assert_eq!(ids(&store, "page=1&limit=2&sort=desc"), (vec![5003, 5002], 3));
+        assert_eq!(ids(&store, "page=3&limit=2"), (vec![], 3));
+        assert_eq!(ids(&store_with(60), "limit=100").0.len(), 50, "at most 50 a page");
+    }
 }

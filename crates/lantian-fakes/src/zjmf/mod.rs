@@ -15,7 +15,7 @@
 //! | `POST /console/v1/pay` `{id,gateway:"credit"}` | pays from the balance ("余额不足" when short); a new host opens after the activation delay |
 //! | `POST /console/v1/credit` `{id,use}` | marks an order to use the balance |
 //! | `GET /console/v1/order/{id}` | `data.order` with `items[].host_id` |
-//! | `GET /console/v1/host` `?page&limit` | `data.list` (with `client_notes`), `data.count` |
+//! | `GET /console/v1/host` `?page&limit&sort` | `data.list` (with `client_notes`; deleted hosts too), `data.count` |
 //! | `GET /console/v1/host/{id}`, `…/ip`; `PUT …/notes` | `data.host`; `dedicate_ip`, `assign_ip`; the client notes |
 //! | `POST /console/v1/host/{id}/module/suspend`, `…/unsuspend` | refused when already in that state, as the real one |
 //! | `GET`/`POST /console/v1/host/{id}/renew` | the renewal periods; an unpaid renewal order (`code` "Unpaid") |
@@ -53,7 +53,7 @@ use axum::Router;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::harness::{self, NowMs, Running};
-use store::Store;
+use store::{DAY_MS, Store, address_of};
 
 pub use faults::ZjmfFaults;
 pub use store::{HostStatus, OrderKind, OrderStatus, ReceivedZjmfRequest, ZjmfHost, ZjmfOrder};
@@ -165,6 +165,36 @@ impl ZjmfFake {
         let mut store = self.shared.store();
         store.advance((self.shared.now)());
         store.hosts()
+    }
+
+    /// A host bought by hand in the account's client area, not through the reseller API:
+    /// active at once with an address, with these client notes and no order of ours. Its id.
+    pub fn add_host(&self, product_id: u64, client_notes: &str) -> u64 {
+        let now = (self.shared.now)();
+        let mut store = self.shared.store();
+        let id = store.add_host(ZjmfHost {
+            id: 0,
+            order_id: 0,
+            product_id,
+            name: String::new(),
+            status: HostStatus::Active,
+            downstream_host_id: 0,
+            downstream_token: String::new(),
+            config_options: serde_json::json!({}),
+            customfield: serde_json::json!({}),
+            client_notes: client_notes.to_owned(),
+            ip: None,
+            power_on: true,
+            months: 1,
+            due_ms: now + 30 * DAY_MS,
+            suspend_reason: String::new(),
+            refunded: false,
+            active_at_ms: None,
+        });
+        if let Some(host) = store.host_mut(id) {
+            host.ip = Some(address_of(id));
+        }
+        id
     }
 
     pub fn orders(&self) -> Vec<ZjmfOrder> {

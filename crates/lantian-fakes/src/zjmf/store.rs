@@ -119,6 +119,11 @@ fn flatten(name: &str, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A host's address: TEST-NET-3 (RFC 5737), never a real machine.
+pub(super) fn address_of(host_id: u64) -> String {
+    format!("203.0.113.{}", host_id % 250 + 1)
+}
+
 /// One line of the reseller's cart.
 #[derive(Debug, Clone)]
 pub(super) struct CartItem {
@@ -204,8 +209,7 @@ impl Store {
             if host.status == HostStatus::Pending && host.active_at_ms.is_some_and(|at| at <= now) {
                 host.status = HostStatus::Active;
                 host.power_on = true;
-                // TEST-NET-3 (RFC 5737): never a real machine.
-                host.ip = Some(format!("203.0.113.{}", host.id % 250 + 1));
+                host.ip = Some(address_of(host.id));
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod home;
 pub mod preferences;
 pub mod privacy;
 pub mod real_name;
+pub mod services;
 pub mod staff;
 pub mod tokens;
 
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(billing::routes())
         .merge(real_name::routes())
+        .merge(services::routes())
         .merge(staff::routes())
 }
 

@@ -153,3 +153,32 @@ async fn metrics_are_served_on_their_own_private_listener() {
     assert!(text.contains("http_requests_total{status=\"2xx\"}"), "{text}");
     stop(child).await;
 }
+
+#[tokio::test]
+async fn the_lifecycle_runs_on_demand_and_acts_as_of_a_later_day_only_on_the_demo_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    for url in ["sqlite://data/lantian.db", "sqlite://data/demo.db"] {
+        let (code, _, err) = run(dir.path(), &["migrate"], &[("LANTIAN__DATABASE__URL", url)]).await;
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = run(dir.path(), &["lifecycle"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("renewal invoices: 0, reminders: 0, to suspend: 0, to terminate: 0"), "{out}");
+
+    // On a real installation a day in the future would suspend and delete early: refused.
+    let (code, _, err) = run(dir.path(), &["lifecycle", "--as-of", "2099-01-01"], &[]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("--demo"), "{err}");
+    let db = [("LANTIAN__DATABASE__URL", "sqlite://other.db")];
+    let (code, _, err) = run(dir.path(), &["lifecycle", "--demo", "--as-of", "2099-01-01"], &db).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("only on the demo database"), "{err}");
+
+    let (code, out, err) = run(dir.path(), &["lifecycle", "--demo", "--as-of", "2099-01-01"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("to suspend: 0"), "{out}");
+    let (code, _, err) = run(dir.path(), &["lifecycle", "--demo", "--as-of", "1 January"], &[]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("not a date"), "{err}");
+}

@@ -249,6 +249,14 @@ db_test!(power_actions_reach_the_server_one_at_a_time, |app| {
     assert!(servers(&app)[0].running, "started");
     assert_eq!(state(&app, service).await.0, "active", "a power action changes no state");
 
+    // A reboot is not repeated once its task ended (another call would reboot again).
+    portal::power(&app.core, customer, service, "reboot", app.core.now()).await.unwrap();
+    run_provisioning(&app).await;
+    let reboots =
+        app.proxmox.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/status/reboot")).count();
+    assert_eq!(reboots, 1, "rebooted once");
+    assert_eq!(text(&app, &format!("SELECT power_request FROM services WHERE id = {service}")).await, None);
+
     // Ten per minute.
     let mut refused = None;
     for _ in 0..12 {

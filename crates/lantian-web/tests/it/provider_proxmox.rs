@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use lantian_core::provisioning::provider::proxmox::{Proxmox, ProxmoxSettings};
 use lantian_core::provisioning::provider::{
     Checkpoint, CreateRequest, CreateStep, Handle, IpLease, Login, OpState, Power, PowerAction, Progress, ProvError,
-    Provider,
+    Provider, RemoteServer,
 };
 use lantian_fakes::proxmox::{ProxmoxFake, ProxmoxFakeSettings};
 
@@ -347,6 +347,42 @@ async fn ids_and_numbers_as_strings_are_accepted() {
     assert_eq!((status.power, status.ips), (Power::Running, vec!["203.0.113.10".to_string()]));
     assert_eq!(settle(&p, p.suspend(&h).await.unwrap()).await, OpState::Succeeded);
     assert_eq!(p.suspend(&h).await.unwrap(), Progress::Done, "onboot \"0\" read as 0");
+}
+
+#[tokio::test]
+async fn the_list_shows_every_vm_but_templates_from_one_call() {
+    let fake = fake().await;
+    let p = client(&fake);
+    created(&p).await;
+    fake.add_vm(200, &[("name", "db"), ("description", "made by staff")]);
+    let vm = |remote_id: &str, name: &str| RemoteServer {
+        remote_id: remote_id.into(),
+        node: Some("pve".into()),
+        name: name.into(),
+        key: None,
+    };
+    let before = fake.requests().len();
+    assert_eq!(p.list().await.unwrap(), [vm("101", "lc-42"), vm("200", "db")], "template 9000 left out");
+    let sent = &fake.requests()[before..];
+    assert_eq!(sent.len(), 1, "no config read per VM");
+    assert_eq!(
+        (sent[0].path.as_str(), sent[0].query.get("type").map(String::as_str)),
+        ("/api2/json/cluster/resources", Some("vm"))
+    );
+
+    fake.faults().ids_as_strings(true);
+    assert_eq!(p.list().await.unwrap(), [vm("101", "lc-42"), vm("200", "db")], "vmid and template as strings");
+    fake.faults().ids_as_strings(false);
+
+    // A clone in flight has no name yet; a VM removed by hand is gone from the list.
+    fake.add_vm(102, &[("lock", "clone")]);
+    assert!(fake.remove_vm(101));
+    assert_eq!(p.list().await.unwrap(), [vm("102", ""), vm("200", "db")]);
+
+    let wrong = Proxmox::new(ProxmoxSettings { token_secret: "not-the-secret".into(), ..settings(&fake) }).unwrap();
+    assert!(matches!(wrong.list().await, Err(ProvError::Auth(_))));
+    fake.faults().html_next();
+    assert!(transient(p.list().await), "never an empty list for an answer that is not Proxmox's");
 }
 
 /// Who the customer is: none of it may reach Proxmox.

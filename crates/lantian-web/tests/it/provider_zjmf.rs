@@ -10,7 +10,7 @@ use lantian_core::config::Secret;
 use lantian_core::provisioning::provider::zjmf::{Zjmf, ZjmfSettings};
 use lantian_core::provisioning::provider::{
     Checkpoint, CreateRequest, CreateStep, Handle, Login, OpRef, OpState, Power, PowerAction, Progress, ProvError,
-    Provider,
+    Provider, RemoteServer,
 };
 use lantian_fakes::zjmf::{HostStatus, OrderStatus, ZjmfFake, ZjmfFakeSettings, ZjmfFaults, ZjmfHost};
 
@@ -285,6 +285,50 @@ async fn unreadable_answers_and_silence_are_transient() {
     assert!(matches!(gone.test_connection().await, Err(ProvError::Transient(_))));
 }
 
+#[tokio::test]
+async fn the_list_pages_through_every_host_that_is_not_gone() {
+    let fake = start().await;
+    let p = client(&fake);
+    let ours = create(&p, 52).await;
+    let gone = create(&p, 53).await;
+    p.terminate(&gone).await.unwrap();
+    // Bought by hand in the client area: more than a page of them.
+    let by_hand: Vec<u64> = (0..55).map(|_| fake.add_host(101, "")).collect();
+    let noted = fake.add_host(102, "staff's test box");
+
+    let before = fake.requests().len();
+    let listed = p.list().await.unwrap();
+    let pages: Vec<_> = fake.requests()[before..].iter().filter(|r| r.path == "/console/v1/host").cloned().collect();
+    assert_eq!(pages.len(), 2, "57 hosts in pages of 50");
+    assert_eq!(
+        (pages[1].query.get("page"), pages[1].query.get("orderby"), pages[1].query.get("sort")),
+        (Some(&"2".to_string()), Some(&"id".to_string()), Some(&"asc".to_string())),
+        "oldest first, so a host bought meanwhile cannot shift a page"
+    );
+
+    assert_eq!(listed.len(), 57, "every host once, the deleted one left out");
+    assert_eq!(
+        listed[0],
+        RemoteServer {
+            remote_id: ours.remote_id.clone(),
+            node: None,
+            name: format!("ser{}", ours.remote_id),
+            key: Some("svc-52-gen-1".into())
+        }
+    );
+    assert!(listed.iter().all(|s| s.remote_id != gone.remote_id));
+    let unstamped: Vec<String> = listed.iter().filter(|s| s.key.is_none()).map(|s| s.remote_id.clone()).collect();
+    let expected: Vec<String> = by_hand.iter().chain([&noted]).map(u64::to_string).collect();
+    assert_eq!(unstamped, expected, "a host without our stamp has no key");
+
+    fake.faults().expire_token_now();
+    fake.faults().refuse_logins(true);
+    assert!(matches!(p.list().await, Err(ProvError::Auth(_))));
+    fake.faults().refuse_logins(false);
+    fake.faults().broken_json_next();
+    assert!(matches!(p.list().await, Err(ProvError::Transient(_))), "never an empty list for an unreadable answer");
+}
+
 /// Nothing in the requests may come from these: the client is never given them.
 const CUSTOMER_EMAIL: &str = "zhangsan@example.com";
 const CUSTOMER_PHONE: &str = "13800138000";
@@ -292,7 +336,7 @@ const CUSTOMER_NAME: &str = "张三";
 const CUSTOMER_ID_NUMBER: &str = "110101199003070019";
 
 /// Every parameter the client sends, to any call.
-const PARAMS: [&str; 28] = [
+const PARAMS: [&str; 30] = [
     // The login: our reseller account and its API key.
     "username",
     "password",
@@ -319,6 +363,8 @@ const PARAMS: [&str; 28] = [
     "use",
     "page",
     "limit",
+    "orderby",
+    "sort",
     "suspend_type",
     "suspend_reason",
     "billing_cycle",

@@ -156,7 +156,14 @@ async fn run(core: &Core, job: &ClaimedJob, s: &JobService, action: Action) -> R
     {
         match provider.poll(&pending.op).await {
             Ok(OpState::Running) => return Ok(Some(JobOutcome::ParkUntil(core.now().plus(POLL_AFTER)))),
-            Ok(OpState::Succeeded) => repo::save_op(&core.db, s.id, None).await?,
+            Ok(OpState::Succeeded) => {
+                repo::save_op(&core.db, s.id, None).await?;
+                // A reboot is not safe to repeat (another call reboots again): its operation
+                // ending is the action done.
+                if action == Action::Power(PowerAction::Reboot) {
+                    return Ok(None);
+                }
+            }
             Ok(OpState::Failed(text)) => {
                 repo::save_op(&core.db, s.id, None).await?;
                 return Err(failed(core, job, s, action, ProvError::Transient(text)).await?);

@@ -98,6 +98,20 @@ pub struct Handle {
     pub node: Option<String>,
 }
 
+/// A server the upstream holds, as its listing shows it (for the reconciler: research §4.3.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteServer {
+    /// The upstream's id: the vmid, or the reseller's host id.
+    pub remote_id: String,
+    /// Proxmox: the node holding the VM.
+    pub node: Option<String>,
+    /// The upstream's name for it (`lc-<service>` for our Proxmox VMs); empty when it has none
+    /// yet (a Proxmox clone still copying).
+    pub name: String,
+    /// Our idempotency key, when the listing shows the server stamped with one.
+    pub key: Option<String>,
+}
+
 /// An operation the upstream runs on its own: a Proxmox UPID, a reseller's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpRef {
@@ -195,6 +209,9 @@ pub trait Provider: Send + Sync {
     async fn create(&self, r: &CreateRequest, at: &Checkpoint) -> Result<CreateStep, ProvError>;
     /// The server stamped with `key`, if the upstream has one.
     async fn find_by_key(&self, key: &str) -> Result<Option<Handle>, ProvError>;
+    /// Every server the upstream holds that our credentials can see, ours or not: a Proxmox
+    /// cluster's VMs (templates aside), a reseller account's hosts (deleted ones aside).
+    async fn list(&self) -> Result<Vec<RemoteServer>, ProvError>;
     async fn status(&self, h: &Handle) -> Result<Status, ProvError>;
     async fn power(&self, h: &Handle, a: PowerAction) -> Result<Progress, ProvError>;
     async fn suspend(&self, h: &Handle) -> Result<Progress, ProvError>;

@@ -3,6 +3,7 @@
 //! what customers and staff read).
 
 pub mod lifecycle;
+pub mod reconcile;
 pub mod views;
 
 use sqlx::FromRow;

@@ -8,8 +8,8 @@ use crate::{on_read, on_tx};
 macro_rules! portal_select {
     () => {
         "SELECT s.id, s.order_id, s.plan_id, p.name_zh AS plan_zh, p.name_en AS plan_en, s.region_id, \
-     r.name_zh AS region_zh, r.name_en AS region_en, s.os_image, s.months, s.state, s.desired, s.ip, s.power_request, \
-     s.op IS NOT NULL AS busy, s.password_enc IS NOT NULL AS has_password, \
+     r.name_zh AS region_zh, r.name_en AS region_en, s.os_image, s.months, s.state, s.desired, s.desired_reason, s.ip, s.power_request, \
+     s.op IS NOT NULL AS busy, (s.password_enc IS NOT NULL AND s.state = 'active') AS has_password, \
      (SELECT l.invoice_id FROM orders o JOIN invoice_lines l ON l.order_id = o.id \
       WHERE o.service_id = s.id AND o.state = 'pending') AS renewal_invoice_id, \
      s.created_at, s.activated_at, s.expires_at, s.suspended_at, s.terminated_at \

@@ -7,6 +7,7 @@ mod me;
 mod plans;
 mod real_name;
 mod regions;
+mod services;
 
 use axum::Json;
 use axum::Router;
@@ -27,14 +28,16 @@ use lantian_core::Error;
     ),
     paths(regions::list, me::me, account::token, account::patch_me, account::list_sessions, account::end_session,
         plans::list, billing::place_order, billing::list_invoices, billing::invoice, billing::pay, billing::cancel, balance::balance,
-        real_name::status, real_name::submit, real_name::upload_guardian_consent),
+        real_name::status, real_name::submit, real_name::upload_guardian_consent,
+        services::list, services::one, services::power, services::renew),
     components(schemas(regions::RegionOut, regions::RegionPage, me::Me, me::Account, account::TokenRequest, account::TokenResponse, account::ProfilePatch, account::SessionOut, Problem,
         plans::PlanList, plans::PlanOut, plans::PriceOut, plans::StockOut,
         billing::OrderRequest, billing::OrderItem, billing::LineOut, billing::OrderPlaced, billing::InvoiceOut, billing::InvoicePage, billing::InvoiceDetail,
         billing::PaymentOut, billing::PaymentRequest, billing::PaymentStarted, billing::InvoiceState,
         balance::LedgerOut, balance::BalanceOut,
         real_name::RealNameStatus, real_name::GuardianOut, real_name::GuardianConsentOut, real_name::RealNameRequest,
-        real_name::RealNameSubmitted, real_name::GuardianConsentForm, real_name::GuardianConsentFiled)),
+        real_name::RealNameSubmitted, real_name::GuardianConsentForm, real_name::GuardianConsentFiled,
+        services::ServiceOut, services::ServiceList, services::PowerRequest, services::PowerAccepted, services::Renewal)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -78,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}/cancel", axum::routing::post(billing::cancel))
         .route("/balance", get(balance::balance))
         .route("/real-name", get(real_name::status).post(real_name::submit))
+        .merge(services::routes())
 }
 
 /// The routes that take a document, served with the upload limit instead of the usual one

@@ -9,6 +9,7 @@ mod jobs;
 mod kyc;
 mod login;
 mod profile;
+mod services;
 mod team;
 mod tokens;
 
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/guardian-consents/{id}/document", post(kyc::guardian::document))
         .route("/staff/guardian-consents/{id}/approve", post(kyc::guardian::approve))
         .route("/staff/guardian-consents/{id}/reject", post(kyc::guardian::reject))
+        .merge(services::routes())
 }
 
 /// The console's navigation: only what the member's roles allow.
@@ -77,6 +79,8 @@ pub struct StaffNav {
     pub can_catalog: bool,
     /// Real-name records and guardians' consents.
     pub can_compliance: bool,
+    /// The provisioning queue and customers' services.
+    pub can_services: bool,
     pub unread: i64,
     pub csrf: String,
 }
@@ -115,6 +119,7 @@ pub async fn layout(state: &AppState, ctx: &RequestContext, staff: &StaffCtx, pa
         can_billing: p.can(Permission::BillingManage),
         can_catalog: p.can(Permission::CatalogManage),
         can_compliance: p.can(Permission::ComplianceManage),
+        can_services: p.can(Permission::ServicesManage),
         unread,
         csrf: staff.session.csrf_secret.clone(),
     };

@@ -1,4 +1,5 @@
-//! Everything after the create: finding, reading, powering, suspending and removing a VM.
+//! Everything after the create: listing, finding, reading, powering, suspending and removing
+//! VMs.
 //!
 //! A call answering [`Progress::Pending`] has started a task; once it ends the caller calls
 //! the same method again, which answers [`Progress::Done`] when the VM is as wanted (research
@@ -10,7 +11,22 @@ use serde_json::Value;
 use super::api::{self, NONE};
 use super::vm::{self, Owner, SUSPENDED, Vm};
 use super::{Proxmox, tasks};
-use crate::provisioning::provider::{Handle, Power, PowerAction, Progress, ProvError, Status};
+use crate::provisioning::provider::{Handle, Power, PowerAction, Progress, ProvError, RemoteServer, Status};
+
+/// A `/cluster/resources` row as a server; `None` for a template (a source to clone, never
+/// anyone's server) or a row without a vmid.
+fn listed(row: &Value) -> Option<RemoteServer> {
+    if api::number(row, "template") == Some(1) {
+        return None;
+    }
+    Some(RemoteServer {
+        remote_id: api::number(row, "vmid")?.to_string(),
+        node: api::text(row, "node"),
+        name: api::text(row, "name").unwrap_or_default(),
+        // The stamp is in the description, which the listing does not carry.
+        key: None,
+    })
+}
 
 /// How long a suspend's shutdown waits for the guest before pulling the plug (`forceStop`).
 const SHUTDOWN_TIMEOUT_SECS: &str = "60";
@@ -42,14 +58,22 @@ impl Proxmox {
         self.progress(answer)
     }
 
+    /// Every VM of the cluster from one `/cluster/resources` call (research §1.3). Its rows
+    /// carry vmid, node and name but not the description our key is in; the name `lc-<service>`
+    /// tells our VMs, so no config is read per VM.
+    pub(super) async fn list_vms(&self) -> Result<Vec<RemoteServer>, ProvError> {
+        let rows = self.api.get("/cluster/resources", &[("type", "vm")]).await?;
+        // An empty list would make every service look missing: only a list will do.
+        let rows =
+            rows.as_array().ok_or_else(|| ProvError::Invalid(format!("/cluster/resources: not a list: {rows}")))?;
+        Ok(rows.iter().filter_map(listed).collect())
+    }
+
     /// Our VMs are named `lc-<service>`; only theirs are read, in cluster order.
     pub(super) async fn find(&self, key: &str) -> Result<Option<Handle>, ProvError> {
-        let rows = self.api.get("/cluster/resources", &[("type", "vm")]).await?;
-        for row in rows.as_array().map(Vec::as_slice).unwrap_or_default() {
-            let named_ours = api::text(row, "name").is_some_and(|name| name.starts_with("lc-"));
-            let template = api::number(row, "template") == Some(1);
-            let vmid = api::number(row, "vmid").and_then(|id| u32::try_from(id).ok());
-            let (true, false, Some(vmid), Some(node)) = (named_ours, template, vmid, api::text(row, "node")) else {
+        for server in self.list_vms().await? {
+            let (true, Ok(vmid), Some(node)) = (server.name.starts_with("lc-"), server.remote_id.parse(), server.node)
+            else {
                 continue;
             };
             let vm = Vm { node, vmid };

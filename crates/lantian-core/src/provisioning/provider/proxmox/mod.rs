@@ -8,6 +8,7 @@
 //! - Suspend: tag `suspended` and `onboot=0`, then a shutdown that pulls the plug after
 //!   60 s; the portal blocks power actions while the tag is there ([`lifecycle`]).
 //! - Status: power from `status/current`, addresses from our own `ipconfig0`.
+//! - List: every VM of the cluster from `/cluster/resources`, hand-made ones included.
 //! - Renew: nothing at Proxmox; billing is ours alone.
 //!
 //! Proxmox receives the hostname `lc-<service>`, our key, the plan's sizes, the template, the
@@ -24,7 +25,7 @@ mod vm;
 use async_trait::async_trait;
 
 use super::{Caps, Checkpoint, CreateRequest, CreateStep, Handle, OpRef, OpState, PowerAction, Progress, ProvError};
-use super::{Provider, Status};
+use super::{Provider, RemoteServer, Status};
 use api::{Api, NONE};
 
 pub use settings::ProxmoxSettings;
@@ -73,6 +74,10 @@ impl Provider for Proxmox {
 
     async fn find_by_key(&self, key: &str) -> Result<Option<Handle>, ProvError> {
         self.find(key).await
+    }
+
+    async fn list(&self) -> Result<Vec<RemoteServer>, ProvError> {
+        self.list_vms().await
     }
 
     async fn status(&self, h: &Handle) -> Result<Status, ProvError> {

@@ -38,9 +38,17 @@ pub(super) fn downstream_token(key: &str) -> String {
     hash_token(&format!("lantian-zjmf:{key}"))[..32].to_owned()
 }
 
+/// What precedes our key in a host's client notes.
+const NOTES_PREFIX: &str = "lantian:";
+
 /// The host's client notes that carry our key.
 pub(super) fn stamp(key: &str) -> String {
-    format!("lantian:{key}")
+    format!("{NOTES_PREFIX}{key}")
+}
+
+/// The key in a host's client notes, when they are our stamp.
+pub(super) fn key_of(notes: &str) -> Option<&str> {
+    notes.strip_prefix(NOTES_PREFIX).filter(|key| !key.is_empty())
 }
 
 impl Zjmf {
@@ -201,5 +209,11 @@ mod tests {
         assert_eq!(downstream_token("svc-7-gen-1"), downstream_token("svc-7-gen-1"));
         assert_ne!(downstream_token("svc-7-gen-1"), downstream_token("svc-7-gen-2"));
         assert_eq!(downstream_token("k").len(), 32);
+    }
+
+    #[test]
+    fn the_key_comes_back_from_the_stamp_only() {
+        assert_eq!(key_of(&stamp("svc-7")), Some("svc-7"));
+        assert_eq!((key_of("lantian:"), key_of("my own notes"), key_of("")), (None, None, None));
     }
 }

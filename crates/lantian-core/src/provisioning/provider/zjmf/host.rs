@@ -1,15 +1,18 @@
-//! A host at the upstream: reading it, finding ours, power, suspend, terminate and polling.
+//! A host at the upstream: listing, reading, finding ours, power, suspend, terminate and
+//! polling.
 //!
 //! Changes read the state first and skip what is already done: ZJMF refuses to suspend a
 //! suspended host or start a running server, and the trait wants every change safe to repeat.
+
+use std::collections::HashSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::api::{Effect, int};
-use super::create::stamp;
+use super::create::{key_of, stamp};
 use super::{Zjmf, op};
-use crate::provisioning::provider::{OpState, Power, PowerAction, Progress, ProvError, Status};
+use crate::provisioning::provider::{OpState, Power, PowerAction, Progress, ProvError, RemoteServer, Status};
 
 /// What we read of a host (`GET /console/v1/host/{id}`).
 pub(super) struct Host {
@@ -26,6 +29,21 @@ const STOP_UNDER_WAY: [&str; 3] = ["Pending", "Suspending", "Suspend"];
 
 fn text(value: &Value, key: &str) -> String {
     value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// A host of the list as a server; `None` once it is gone (`Deleted`, `Cancelled`: the list
+/// keeps showing them) or without an id.
+fn listed(host: &Value) -> Option<RemoteServer> {
+    if matches!(text(host, "status").as_str(), "Deleted" | "Cancelled") {
+        return None;
+    }
+    let notes = text(host, "client_notes");
+    Some(RemoteServer {
+        remote_id: host.get("id").and_then(int)?.to_string(),
+        node: None,
+        name: text(host, "name"),
+        key: key_of(&notes).map(String::from),
+    })
 }
 
 impl Zjmf {
@@ -63,23 +81,52 @@ impl Zjmf {
             .ok_or_else(|| ProvError::NotFound(format!("order {order}")))
     }
 
-    /// The host whose client notes carry `key`, through every page of the account's hosts.
+    /// The host whose client notes carry `key`, through the pages of the account's hosts.
     pub(super) async fn find_stamped(&self, key: &str) -> Result<Option<i64>, ProvError> {
         let wanted = stamp(key);
         for page in 1.. {
-            let query = [("page", page.to_string()), ("limit", PAGE.to_string())];
-            let data = self.api.get("/console/v1/host", &query).await?;
-            let list = data.get("list").and_then(Value::as_array).cloned().unwrap_or_default();
+            let (list, more) = self.host_page(page).await?;
             let found = list.iter().find(|h| text(h, "client_notes") == wanted && text(h, "status") != "Deleted");
             if let Some(id) = found.and_then(|h| h.get("id")).and_then(int) {
                 return Ok(Some(id));
             }
-            let count = data.get("count").and_then(int).unwrap_or(0);
-            if list.is_empty() || page * PAGE >= count {
+            if !more {
                 break;
             }
         }
         Ok(None)
+    }
+
+    /// Every host of the account that is not gone, through every page.
+    pub(super) async fn list_hosts(&self) -> Result<Vec<RemoteServer>, ProvError> {
+        let mut servers = Vec::new();
+        // Should the upstream page newest first after all, a host bought meanwhile pushes one
+        // already read onto the next page: count it once.
+        let mut seen = HashSet::new();
+        for page in 1.. {
+            let (list, more) = self.host_page(page).await?;
+            servers.extend(list.iter().filter_map(listed).filter(|s| seen.insert(s.remote_id.clone())));
+            if !more {
+                break;
+            }
+        }
+        Ok(servers)
+    }
+
+    /// One page (from 1) of the account's hosts, and whether another follows. Asked oldest
+    /// first, so a host bought meanwhile lands on the last page instead of shifting the pages
+    /// not yet read (the default order is not documented).
+    async fn host_page(&self, page: i64) -> Result<(Vec<Value>, bool), ProvError> {
+        let query =
+            [("page", page.to_string()), ("limit", PAGE.to_string()), ("orderby", "id".into()), ("sort", "asc".into())];
+        let mut data = self.api.get("/console/v1/host", &query).await?;
+        // An answer without its list would make every service look missing.
+        let Some(Value::Array(list)) = data.get_mut("list").map(Value::take) else {
+            return Err(ProvError::Invalid("/console/v1/host: an answer without a list".into()));
+        };
+        let count = data.get("count").and_then(int).unwrap_or(0);
+        let more = !list.is_empty() && page * PAGE < count;
+        Ok((list, more))
     }
 
     pub(super) async fn status_of(&self, id: i64) -> Result<Status, ProvError> {

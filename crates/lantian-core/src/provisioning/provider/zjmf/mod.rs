@@ -11,7 +11,8 @@
 //!   `downstream_token` (derived from the key) on the order, which the upstream checks when we
 //!   clear the cart (an unpaid order for them comes back to be paid; a paid one is refused);
 //!   as the host id in the stored checkpoint; and as the host's client notes
-//!   (`lantian:<key>`), which [`Provider::find_by_key`] searches.
+//!   (`lantian:<key>`), which [`Provider::find_by_key`] searches and [`Provider::list`]
+//!   reports.
 //! - Power goes through the 魔方云 (`mf_cloud`) server module's client calls, the module
 //!   V10 sells cloud servers with; products of other modules have no power calls here.
 //!
@@ -38,7 +39,7 @@ use async_trait::async_trait;
 use reqwest::Url;
 
 use super::{Caps, Checkpoint, CreateRequest, CreateStep, Handle, OpRef, OpState, PowerAction, Progress, ProvError};
-use super::{Provider, Status};
+use super::{Provider, RemoteServer, Status};
 use crate::config::Secret;
 use api::Api;
 
@@ -161,6 +162,10 @@ impl Provider for Zjmf {
 
     async fn find_by_key(&self, key: &str) -> Result<Option<Handle>, ProvError> {
         Ok(self.find_stamped(key).await?.map(handle))
+    }
+
+    async fn list(&self) -> Result<Vec<RemoteServer>, ProvError> {
+        self.list_hosts().await
     }
 
     async fn status(&self, h: &Handle) -> Result<Status, ProvError> {
