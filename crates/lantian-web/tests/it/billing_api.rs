@@ -10,23 +10,27 @@ use serde_json::{Value, json};
 
 use crate::helpers::{T0, TestApp, count, create_staff, signed_in_customer, text_of};
 
-/// A customer with a verified e-mail and a read-write token made on their tokens page.
-async fn customer_token(app: &TestApp, username: &str) -> (i64, String) {
+/// A customer with a verified e-mail and a token made on their tokens page (`write`: with the
+/// write scope).
+pub(crate) async fn customer_token(app: &TestApp, username: &str, write: bool) -> (i64, String) {
     let (id, c) = signed_in_customer(app, username).await;
-    let form = [("name", "billing script"), ("write", "on"), ("days", "30")];
+    let mut form = vec![("name", "api script"), ("days", "30")];
+    if write {
+        form.push(("write", "on"));
+    }
     let page = c.post(app.url("/account/tokens")).form(&form).send().await.unwrap().text().await.unwrap();
     (id, text_of(&page, "new-token").expect("the token is shown once"))
 }
 
-async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap()
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
     app.client.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap()
 }
 
-async fn json_of(r: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn json_of(r: reqwest::Response, status: u16) -> Value {
     assert_eq!(r.status(), status);
     r.json().await.unwrap()
 }
@@ -67,7 +71,7 @@ db_test!(a_customer_orders_and_pays_with_a_personal_access_token, |app| {
     let hk = s1["regions"].as_array().unwrap().iter().find(|r| r["region_code"] == "hk-tko").unwrap();
     assert_eq!((hk["region_id"].as_i64(), hk["available"].as_i64()), (Some(ids.1), Some(50)));
 
-    let (id, token) = customer_token(&app, "api_buyer").await;
+    let (id, token) = customer_token(&app, "api_buyer", true).await;
     let (qr_inv, redirect_inv, balance_inv) =
         (order(&app, &token, ids).await, order(&app, &token, ids).await, order(&app, &token, ids).await);
     let list = json_of(get(&app, &token, "/api/v1/invoices").await, 200).await;
@@ -132,7 +136,7 @@ db_test!(a_customer_orders_and_pays_with_a_personal_access_token, |app| {
 
 db_test!(staff_and_read_only_tokens_and_no_token_are_refused, |app| {
     let ids = seeded(&app).await;
-    let (id, _) = customer_token(&app, "api_reader").await;
+    let (id, _) = customer_token(&app, "api_reader", true).await;
     let now = app.core.now();
     let (_, read_only) =
         apitokens::create(&app.core, accounts::subject(id), "ro", &[Scope::Read], 1, now).await.unwrap();
@@ -155,11 +159,11 @@ db_test!(staff_and_read_only_tokens_and_no_token_are_refused, |app| {
 
 db_test!(another_customers_invoice_is_not_found_in_every_route, |app| {
     let ids = seeded(&app).await;
-    let (_, owner) = customer_token(&app, "api_owner").await;
+    let (_, owner) = customer_token(&app, "api_owner", true).await;
     let inv = order(&app, &owner, ids).await;
     let r = post(&app, &owner, &format!("/api/v1/invoices/{inv}/payments"), &pay_body("alipay", "qr")).await;
     assert_eq!(r.status(), 201);
-    let (_, other) = customer_token(&app, "api_other").await;
+    let (_, other) = customer_token(&app, "api_other", true).await;
     let r = get(&app, &other, &format!("/api/v1/invoices/{inv}")).await;
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
@@ -180,7 +184,7 @@ db_test!(another_customers_invoice_is_not_found_in_every_route, |app| {
 
 db_test!(bad_bodies_are_refused_as_problems_and_store_nothing, |app| {
     let (plan, region) = seeded(&app).await;
-    let (_, token) = customer_token(&app, "api_sloppy").await;
+    let (_, token) = customer_token(&app, "api_sloppy", true).await;
     let good = order_body(plan, region);
     let with = |k: &str, v: Value| {
         let mut b = good.clone();

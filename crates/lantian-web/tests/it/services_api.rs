@@ -8,34 +8,10 @@ use lantian_core::authz::{Principal, Role};
 use lantian_core::provisioning::{console, portal};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, create_staff, signed_in_customer, text_of};
+use crate::billing_api::{customer_token, get, json_of, post};
+use crate::helpers::{TestApp, create_staff};
 use crate::provisioning::{buy_and_pay, catalog, run_provisioning, the_service};
 use crate::services_pages::{credit_for, running_service};
-
-/// A customer with a verified e-mail and a token made on their tokens page (`write`: with the
-/// write scope).
-async fn customer_token(app: &TestApp, username: &str, write: bool) -> (i64, String) {
-    let (id, c) = signed_in_customer(app, username).await;
-    let mut form = vec![("name", "servers script"), ("days", "30")];
-    if write {
-        form.push(("write", "on"));
-    }
-    let page = c.post(app.url("/account/tokens")).form(&form).send().await.unwrap().text().await.unwrap();
-    (id, text_of(&page, "new-token").expect("the token is shown once"))
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap()
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap()
-}
-
-async fn json_of(r: reqwest::Response, status: u16) -> Value {
-    assert_eq!(r.status(), status);
-    r.json().await.unwrap()
-}
 
 /// Whether the only server at the fake runs.
 fn vm_running(app: &TestApp) -> bool {
