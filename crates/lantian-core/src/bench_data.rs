@@ -47,9 +47,8 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
     for i in 1..=i64::from(n) {
         let order = NewOrder::top_up(&account, 100);
         let order_id = repo::insert_order(&mut tx, &order, now).await?;
-        let number = format!("BENCH-{i:06}");
         let invoice = NewInvoice {
-            number: &number,
+            number: format!("BENCH-{i:06}"),
             account: &account,
             kind: "top_up",
             buyer_username: "bench",
@@ -59,7 +58,6 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
             discount_fen: 0,
             amount_fen: 100,
         };
-        let invoice_id = repo::insert_invoice(&mut tx, &invoice, now).await?;
         let line = NewLine {
             order_id,
             item_zh: invoice.item_zh.into(),
@@ -67,7 +65,7 @@ async fn invoices(core: &Core, customer_id: i64, n: u32) -> Result<u64> {
             price_fen: 100,
             discount_fen: 0,
         };
-        repo::insert_line(&mut tx, invoice_id, &line).await?;
+        let invoice_id = repo::insert_invoices(&mut tx, &[(invoice, vec![line])], now).await?[0];
         repo::mark_invoice_paid(&mut tx, invoice_id, "gateway", now).await?;
         let balance_after = repo::move_balance(&mut tx, &account, 100).await?.unwrap_or_default();
         let entry = LedgerEntry {

@@ -238,7 +238,7 @@ pub(super) async fn issue(
     let price_fen = lines.iter().map(|l| l.price_fen).sum();
     let discount_fen = lines.iter().map(|l| l.discount_fen).sum();
     let invoice = NewInvoice {
-        number: &number,
+        number,
         account,
         kind,
         buyer_username: &buyer.username,
@@ -248,12 +248,11 @@ pub(super) async fn issue(
         discount_fen,
         amount_fen: price_fen - discount_fen,
     };
-    let invoice_id = repo::insert_invoice(tx, &invoice, now).await?;
-    for line in lines {
-        repo::insert_line(tx, invoice_id, line).await?;
-    }
+    let amount_fen = invoice.amount_fen;
+    let ids = repo::insert_invoices(tx, &[(invoice, lines.to_vec())], now).await?;
+    let invoice_id = ids.first().copied().ok_or(Error::Internal(anyhow::anyhow!("no invoice inserted")))?;
     let order_ids = lines.iter().map(|l| l.order_id).collect();
-    Ok(Placed { order_ids, invoice_id, amount_fen: invoice.amount_fen })
+    Ok(Placed { order_ids, invoice_id, amount_fen })
 }
 
 /// What lists show of an invoice: its only line, or the first and how many more.

@@ -19,8 +19,8 @@ use async_trait::async_trait;
 pub use cart::{CartLine, add as add_to_cart, cart, checkout_cart, remove as remove_from_cart};
 pub use checkout::{CheckoutInput, Item, MAX_ITEMS, Placed, checkout, may_buy, top_up};
 pub use coupons::{CouponInput, coupons, create_coupon};
-pub(crate) use renewal::issue_renewal;
 pub use renewal::{Prices, Renewable};
+pub(crate) use renewal::{issue_renewal, issue_renewals};
 pub use repo::{CouponRow, Invoice, InvoiceLine, LedgerRow};
 pub(crate) use settle::cancel_in as cancel_invoice_in;
 pub use settle::{

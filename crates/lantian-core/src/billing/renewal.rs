@@ -2,8 +2,9 @@
 //! service's plan and duration (even once the plan is no longer sold), one unpaid at a time.
 //! Paying one extends the service (`provisioning::on_paid`).
 
-use super::checkout::issue;
-use super::repo::{self, NewLine, NewOrder};
+use std::collections::BTreeMap;
+
+use super::repo::{self, NewInvoice, NewLine, NewOrder};
 use crate::catalog::{self, Cycle, Offer, Region};
 use crate::db::Tx;
 use crate::{Core, Error, Result, UnixMs};
@@ -13,12 +14,14 @@ use crate::{Core, Error, Result, UnixMs};
 pub struct Renewable {
     pub service_id: i64,
     pub account_id: String,
-    pub customer_id: i64,
+    pub buyer_username: String,
     pub plan_id: i64,
     pub region_id: i64,
     pub os_image: String,
     pub months: i64,
 }
+/// A renewal's cycle, price and line text (Chinese, English).
+type Quote = (Cycle, i64, String, String);
 
 /// The whole catalog, retired plans included, read once before the transactions that use it.
 pub struct Prices {
@@ -35,7 +38,7 @@ impl Prices {
 
     /// The price of `months` more of the plan, and the line's text in both languages. None: the
     /// catalog has no price for that duration any more (staff must look).
-    fn quote(&self, s: &Renewable) -> Option<(Cycle, i64, String, String)> {
+    fn quote(&self, s: &Renewable) -> Option<Quote> {
         let cycle = Cycle::ALL.into_iter().find(|c| c.months() == s.months)?;
         let offer = self.offers.iter().find(|o| o.plan.id == s.plan_id)?;
         let region = self.regions.iter().find(|r| r.id == s.region_id)?;
@@ -48,8 +51,57 @@ impl Prices {
     }
 }
 
-/// Issues the service's renewal invoice in the caller's transaction; its id. Conflict when one
-/// is unpaid already (the unique index on pending renewals decides between racing callers).
+/// What [`issue_renewals`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Renewals {
+    /// (service, invoice) of each renewal invoice issued.
+    pub issued: Vec<(i64, i64)>,
+    /// Services whose plan has no price for their duration any more (staff must look).
+    pub unpriced: Vec<i64>,
+}
+
+/// Issues one renewal invoice per service in the caller's transaction, a few statements for
+/// the lot: the orders (a service with an unpaid renewal already gets none: the unique index on
+/// pending renewals decides between racing callers), then their invoice numbers from the
+/// counter in one step (gap-free, in service order), the invoices and their lines.
+pub(crate) async fn issue_renewals(
+    tx: &mut Tx,
+    core: &Core,
+    prices: &Prices,
+    services: &[Renewable],
+    now: UnixMs,
+) -> Result<Renewals> {
+    let mut done = Renewals::default();
+    let mut quoted = BTreeMap::new();
+    for s in services {
+        match prices.quote(s) {
+            Some(quote) => _ = quoted.insert(s.service_id, (s, quote)),
+            None => done.unpriced.push(s.service_id),
+        }
+    }
+    let orders: Vec<NewOrder> = quoted.values().map(|(s, q)| renewal_order(s, q)).collect();
+    let mut order_of = repo::insert_renewal_orders(tx, &orders, now).await?;
+    order_of.sort_unstable();
+    let Some(count) = i64::try_from(order_of.len()).ok().filter(|n| *n > 0) else { return Ok(done) };
+    // Numbered per year of China Standard Time, where the business keeps its books.
+    let year = now.in_china().year();
+    let last = repo::next_numbers(tx, &format!("invoice:{year}"), count).await?;
+    let prefix = &core.config.billing.invoice_prefix;
+    let invoices: Vec<(NewInvoice, Vec<NewLine>)> = order_of
+        .iter()
+        .zip(last - count + 1..)
+        .map(|((service_id, order_id), n)| {
+            let (s, quote) = &quoted[service_id];
+            renewal_invoice(s, quote, format!("{prefix}-{year}-{n:06}"), *order_id)
+        })
+        .collect();
+    let invoice_ids = repo::insert_invoices(tx, &invoices, now).await?;
+    done.issued = order_of.iter().zip(invoice_ids).map(|((service_id, _), invoice)| (*service_id, invoice)).collect();
+    Ok(done)
+}
+
+/// The service's renewal invoice alone (the customer's "renew"); its id. Conflict when one is
+/// unpaid already, Validation when the plan has no price for the duration any more.
 pub(crate) async fn issue_renewal(
     tx: &mut Tx,
     core: &Core,
@@ -57,10 +109,16 @@ pub(crate) async fn issue_renewal(
     s: &Renewable,
     now: UnixMs,
 ) -> Result<i64> {
-    let (cycle, price_fen, item_zh, item_en) =
-        prices.quote(s).ok_or(Error::validation("service", "service-not-renewable"))?;
-    let buyer = repo::buyer(tx, s.customer_id).await?.ok_or(Error::NotFound)?;
-    let order = NewOrder {
+    let done = issue_renewals(tx, core, prices, std::slice::from_ref(s), now).await?;
+    match done.issued.first() {
+        Some((_, invoice)) => Ok(*invoice),
+        None if done.unpriced.is_empty() => Err(Error::Conflict("renewal-unpaid")),
+        None => Err(Error::validation("service", "service-not-renewable")),
+    }
+}
+
+fn renewal_order<'a>(s: &'a Renewable, (cycle, price_fen, ..): &Quote) -> NewOrder<'a> {
+    NewOrder {
         account: &s.account_id,
         kind: "renewal",
         plan_id: Some(s.plan_id),
@@ -70,15 +128,35 @@ pub(crate) async fn issue_renewal(
         months: s.months,
         coupon_id: None,
         discount_fen: 0,
-        amount_fen: price_fen,
+        amount_fen: *price_fen,
         service_id: Some(s.service_id),
+    }
+}
+
+fn renewal_invoice<'a>(
+    s: &'a Renewable,
+    quote: &'a Quote,
+    number: String,
+    order_id: i64,
+) -> (NewInvoice<'a>, Vec<NewLine>) {
+    let (_, price_fen, item_zh, item_en) = quote;
+    let invoice = NewInvoice {
+        number,
+        account: &s.account_id,
+        kind: "services",
+        buyer_username: &s.buyer_username,
+        item_zh,
+        item_en,
+        price_fen: *price_fen,
+        discount_fen: 0,
+        amount_fen: *price_fen,
     };
-    let order_id = match repo::insert_order(tx, &order, now).await {
-        Ok(id) => id,
-        Err(e) if crate::db::is_unique_violation(&e) => return Err(Error::Conflict("renewal-unpaid")),
-        Err(e) => return Err(e.into()),
+    let line = NewLine {
+        order_id,
+        item_zh: item_zh.clone(),
+        item_en: item_en.clone(),
+        price_fen: *price_fen,
+        discount_fen: 0,
     };
-    let line = NewLine { order_id, item_zh, item_en, price_fen, discount_fen: 0 };
-    let placed = issue(tx, core, &s.account_id, &buyer, "services", &[line], now).await?;
-    Ok(placed.invoice_id)
+    (invoice, vec![line])
 }

@@ -96,9 +96,14 @@ pub async fn ledger_sum(db: &Db, account: &str) -> Result<i64, sqlx::Error> {
 /// The next number of counter `name`, in the caller's transaction: a rolled-back
 /// transaction gives its number back, so the numbers have no gaps.
 pub async fn next_number(tx: &mut Tx, name: &str) -> Result<i64, sqlx::Error> {
-    const SQL: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
-    on_tx!(tx, c => sqlx::query_scalar(SQL).bind(name).fetch_one(c).await)
+    next_numbers(tx, name, 1).await
+}
+
+/// Takes the next `count` numbers of counter `name` at once; the last of them.
+pub async fn next_numbers(tx: &mut Tx, name: &str, count: i64) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "INSERT INTO counters (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value";
+    on_tx!(tx, c => sqlx::query_scalar(SQL).bind(name).bind(count).fetch_one(c).await)
 }
 
 pub struct NewOrder<'a> {
@@ -135,18 +140,56 @@ impl<'a> NewOrder<'a> {
     }
 }
 
+const ORDER_COLUMNS: &str = "INSERT INTO orders (account_id, kind, plan_id, region_id, os_image, cycle, months, \
+     coupon_id, discount_fen, amount_fen, state, created_at, service_id) ";
+
+fn push_order<DB: sqlx::Database>(
+    row: &mut sqlx::query_builder::Separated<'_, DB, &'static str>,
+    o: &NewOrder,
+    now: UnixMs,
+) where
+    for<'e> &'e str: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    for<'e> Option<&'e str>: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    for<'e> i64: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    for<'e> Option<i64>: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    for<'e> UnixMs: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+{
+    row.push_bind(o.account).push_bind(o.kind).push_bind(o.plan_id).push_bind(o.region_id).push_bind(o.os_image);
+    row.push_bind(o.cycle).push_bind(o.months).push_bind(o.coupon_id).push_bind(o.discount_fen);
+    row.push_bind(o.amount_fen).push("'pending'").push_bind(now).push_bind(o.service_id);
+}
+
 pub async fn insert_order(tx: &mut Tx, o: &NewOrder<'_>, now: UnixMs) -> Result<i64, sqlx::Error> {
-    const SQL: &str = "INSERT INTO orders (account_id, kind, plan_id, region_id, os_image, cycle, months, coupon_id, \
-         discount_fen, amount_fen, state, created_at, service_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) RETURNING id";
-    on_tx!(tx, c => sqlx::query_scalar(SQL)
-        .bind(o.account).bind(o.kind).bind(o.plan_id).bind(o.region_id).bind(o.os_image).bind(o.cycle)
-        .bind(o.months).bind(o.coupon_id).bind(o.discount_fen).bind(o.amount_fen).bind(now).bind(o.service_id)
-        .fetch_one(c).await)
+    on_tx!(tx, c => {
+        let mut q = sqlx::QueryBuilder::new(ORDER_COLUMNS);
+        q.push_values([o], |mut row, o| push_order(&mut row, o, now));
+        q.push(" RETURNING id");
+        q.build_query_scalar().fetch_one(c).await
+    })
+}
+
+/// Inserts renewal orders, skipping each whose service has one pending already; (service,
+/// order) of those inserted.
+pub async fn insert_renewal_orders(
+    tx: &mut Tx,
+    orders: &[NewOrder<'_>],
+    now: UnixMs,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let mut inserted = Vec::with_capacity(orders.len());
+    for chunk in orders.chunks(crate::db::ROWS_PER_INSERT) {
+        let rows: Vec<(i64, i64)> = on_tx!(&mut *tx, c => {
+            let mut q = sqlx::QueryBuilder::new(ORDER_COLUMNS);
+            q.push_values(chunk, |mut row, o| push_order(&mut row, o, now));
+            q.push(" ON CONFLICT DO NOTHING RETURNING service_id, id");
+            q.build_query_as().fetch_all(c).await?
+        });
+        inserted.extend(rows);
+    }
+    Ok(inserted)
 }
 
 pub struct NewInvoice<'a> {
-    pub number: &'a str,
+    pub number: String,
     pub account: &'a str,
     /// `services` or `top_up`.
     pub kind: &'static str,
@@ -158,17 +201,8 @@ pub struct NewInvoice<'a> {
     pub amount_fen: i64,
 }
 
-pub async fn insert_invoice(tx: &mut Tx, i: &NewInvoice<'_>, now: UnixMs) -> Result<i64, sqlx::Error> {
-    const SQL: &str = "INSERT INTO invoices (number, account_id, kind, buyer_username, item_zh, item_en, price_fen, \
-         discount_fen, amount_fen, state, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unpaid', $10) \
-         RETURNING id";
-    on_tx!(tx, c => sqlx::query_scalar(SQL)
-        .bind(i.number).bind(i.account).bind(i.kind).bind(i.buyer_username).bind(i.item_zh).bind(i.item_en)
-        .bind(i.price_fen).bind(i.discount_fen).bind(i.amount_fen).bind(now)
-        .fetch_one(c).await)
-}
-
 /// One order on an invoice, as issued.
+#[derive(Debug, Clone)]
 pub struct NewLine {
     pub order_id: i64,
     pub item_zh: String,
@@ -177,13 +211,51 @@ pub struct NewLine {
     pub discount_fen: i64,
 }
 
-pub async fn insert_line(tx: &mut Tx, invoice_id: i64, l: &NewLine) -> Result<(), sqlx::Error> {
-    const SQL: &str = "INSERT INTO invoice_lines (order_id, invoice_id, item_zh, item_en, price_fen, discount_fen, \
-         amount_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    on_tx!(tx, c => sqlx::query(SQL)
-        .bind(l.order_id).bind(invoice_id).bind(&l.item_zh).bind(&l.item_en).bind(l.price_fen).bind(l.discount_fen)
-        .bind(l.price_fen - l.discount_fen)
-        .execute(c).await?.rows_affected());
+/// Inserts the invoices with their lines, a few hundred per statement; their ids, in order.
+pub async fn insert_invoices(
+    tx: &mut Tx,
+    invoices: &[(NewInvoice<'_>, Vec<NewLine>)],
+    now: UnixMs,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(invoices.len());
+    for chunk in invoices.chunks(crate::db::ROWS_PER_INSERT) {
+        let numbered: Vec<(String, i64)> = on_tx!(&mut *tx, c => {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO invoices (number, account_id, kind, buyer_username, item_zh, \
+                 item_en, price_fen, discount_fen, amount_fen, state, issued_at) ");
+            q.push_values(chunk, |mut row, (i, _)| {
+                row.push_bind(&i.number).push_bind(i.account).push_bind(i.kind).push_bind(i.buyer_username);
+                row.push_bind(i.item_zh).push_bind(i.item_en).push_bind(i.price_fen).push_bind(i.discount_fen);
+                row.push_bind(i.amount_fen).push("'unpaid'").push_bind(now);
+            });
+            q.push(" RETURNING number, id");
+            q.build_query_as().fetch_all(c).await?
+        });
+        // RETURNING promises no order: the numbers (unique) say which is which.
+        let id_of: std::collections::HashMap<String, i64> = numbered.into_iter().collect();
+        let chunk_ids: Vec<i64> = chunk
+            .iter()
+            .map(|(i, _)| id_of.get(&i.number).copied().ok_or(sqlx::Error::RowNotFound))
+            .collect::<Result<_, _>>()?;
+        let lines: Vec<(i64, &NewLine)> =
+            chunk.iter().zip(&chunk_ids).flat_map(|((_, lines), id)| lines.iter().map(move |l| (*id, l))).collect();
+        insert_lines(tx, &lines).await?;
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+async fn insert_lines(tx: &mut Tx, lines: &[(i64, &NewLine)]) -> Result<(), sqlx::Error> {
+    for chunk in lines.chunks(crate::db::ROWS_PER_INSERT) {
+        on_tx!(&mut *tx, c => {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO invoice_lines (order_id, invoice_id, item_zh, item_en, \
+                 price_fen, discount_fen, amount_fen) ");
+            q.push_values(chunk, |mut row, (invoice_id, l)| {
+                row.push_bind(l.order_id).push_bind(*invoice_id).push_bind(&l.item_zh).push_bind(&l.item_en);
+                row.push_bind(l.price_fen).push_bind(l.discount_fen).push_bind(l.price_fen - l.discount_fen);
+            });
+            q.build().execute(c).await?.rows_affected()
+        });
+    }
     Ok(())
 }
 

@@ -154,8 +154,13 @@ impl NewJob {
 /// Inserts a job inside the caller's transaction (the outbox). Returns the job id, or
 /// `None` when a job with the same dedupe key already exists.
 pub async fn enqueue(tx: &mut Tx, core: &Core, job: NewJob, now: UnixMs) -> Result<Option<i64>> {
+    Ok(enqueue_all(tx, core, &[job], now).await?.first().copied())
+}
+
+/// [`enqueue`] for many jobs at once, in a few statements; the ids of those inserted.
+pub async fn enqueue_all(tx: &mut Tx, core: &Core, jobs: &[NewJob], now: UnixMs) -> Result<Vec<i64>> {
     let max = i64::from(core.config.jobs.max_attempts);
-    Ok(repo::insert(tx, &job, max, now).await?)
+    Ok(repo::insert(tx, jobs, max, now).await?)
 }
 
 /// Staff view: jobs in a state, newest first.

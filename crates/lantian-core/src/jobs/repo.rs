@@ -50,18 +50,25 @@ pub struct JobSummary {
     pub updated_at: UnixMs,
 }
 
-pub async fn insert(tx: &mut Tx, job: &NewJob, max_attempts: i64, now: UnixMs) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "INSERT INTO jobs (kind, payload, state, dedupe_key, run_at, attempts, max_attempts, created_at, updated_at) \
-         VALUES ($1, $2, 'queued', $3, $4, 0, $5, $6, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
-    on_tx!(tx, c => sqlx::query_scalar(SQL)
-        .bind(job.kind)
-        .bind(&job.payload)
-        .bind(&job.dedupe_key)
-        .bind(job.run_at)
-        .bind(max_attempts)
-        .bind(now)
-        .fetch_optional(c)
-        .await)
+/// Inserts the jobs in one statement per [`crate::db::ROWS_PER_INSERT`]; the ids of those
+/// inserted (a job whose dedupe key exists already is skipped).
+pub async fn insert(tx: &mut Tx, jobs: &[NewJob], max_attempts: i64, now: UnixMs) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(crate::db::ROWS_PER_INSERT) {
+        let inserted: Vec<i64> = on_tx!(&mut *tx, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO jobs (kind, payload, state, dedupe_key, run_at, attempts, max_attempts, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut row, job| {
+                row.push_bind(job.kind).push_bind(&job.payload).push("'queued'").push_bind(&job.dedupe_key);
+                row.push_bind(job.run_at).push("0").push_bind(max_attempts).push_bind(now).push_bind(now);
+            });
+            q.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id");
+            q.build_query_scalar().fetch_all(c).await?
+        });
+        ids.extend(inserted);
+    }
+    Ok(ids)
 }
 
 #[derive(FromRow)]

@@ -11,7 +11,7 @@ pub mod mail;
 mod repo;
 pub mod sms;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -206,26 +206,54 @@ pub struct Delivery {
 /// Notifies `subject` of `event`, in the caller's transaction: nothing is sent unless the
 /// business change that caused it commits.
 pub async fn notify(tx: &mut Tx, core: &Core, subject: Subject, event: Event, args: Args, now: UnixMs) -> Result<()> {
-    if event.required_args().iter().any(|a| !args.contains_key(*a)) {
+    notify_all(tx, core, event, vec![(subject, args)], now).await
+}
+
+/// [`notify`] for many notices of one event (a periodic run's reminders, say): the channels and
+/// consent are looked up once per subject, the notices and deliveries written a few hundred
+/// rows per statement.
+pub async fn notify_all(tx: &mut Tx, core: &Core, event: Event, each: Vec<(Subject, Args)>, now: UnixMs) -> Result<()> {
+    if let Some((_, args)) = each.iter().find(|(_, args)| event.required_args().iter().any(|a| !args.contains_key(*a)))
+    {
         return Err(crate::Error::Internal(anyhow::anyhow!(
-            "notice {} needs {:?}",
+            "notice {} needs {:?}, has {:?}",
             event.key(),
-            event.required_args()
+            event.required_args(),
+            args.keys().collect::<Vec<_>>()
         )));
     }
-    let ch = channels(tx, subject, event.class()).await?;
-    if ch.insite {
-        repo::insert_notice(tx, subject, event, &args, now).await?;
+    let mut routes: HashMap<Subject, (Channels, bool)> = HashMap::new();
+    let (mut notices, mut jobs) = (Vec::new(), Vec::new());
+    for (subject, args) in each {
+        let (ch, sms) = match routes.get(&subject) {
+            Some(route) => *route,
+            None => {
+                let route = route(tx, core, subject, event).await?;
+                *routes.entry(subject).or_insert(route)
+            }
+        };
+        let delivery = Delivery { subject, event, args };
+        if ch.email {
+            jobs.push(NewJob::new(deliver::EMAIL, &delivery, now)?);
+        }
+        if sms {
+            jobs.push(NewJob::new(deliver::SMS, &delivery, now)?);
+        }
+        if ch.insite {
+            notices.push((delivery.subject, delivery.args));
+        }
     }
-    let delivery = Delivery { subject, event, args };
-    if ch.email {
-        jobs::enqueue(tx, core, NewJob::new(deliver::EMAIL, &delivery, now)?, now).await?;
-    }
-    let sms_wanted = ch.sms && event.sms_worthy() && core.sms.is_some();
-    if sms_wanted && consents::current_in(tx, subject, Purpose::SmsNotices).await?.is_some() {
-        jobs::enqueue(tx, core, NewJob::new(deliver::SMS, &delivery, now)?, now).await?;
-    }
+    repo::insert_notices(tx, event, &notices, now).await?;
+    jobs::enqueue_all(tx, core, &jobs, now).await?;
     Ok(())
+}
+
+/// The subject's channels for the event, and whether it goes by SMS too.
+async fn route(tx: &mut Tx, core: &Core, subject: Subject, event: Event) -> Result<(Channels, bool)> {
+    let ch = channels(tx, subject, event.class()).await?;
+    let sms_wanted = ch.sms && event.sms_worthy() && core.sms.is_some();
+    let sms = sms_wanted && consents::current_in(tx, subject, Purpose::SmsNotices).await?.is_some();
+    Ok((ch, sms))
 }
 
 /// In-site notices, newest first, and the unread count.

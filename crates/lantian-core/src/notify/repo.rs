@@ -30,11 +30,20 @@ pub async fn set_prefs(tx: &mut Tx, s: Subject, class: Class, ch: Channels) -> R
     Ok(())
 }
 
-pub async fn insert_notice(tx: &mut Tx, s: Subject, e: Event, args: &Args, now: UnixMs) -> Result<(), sqlx::Error> {
-    const SQL: &str = "INSERT INTO notices (subject_kind, subject_id, event, class, args, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-    let args = serde_json::to_string(args).unwrap_or_else(|_| "{}".into());
-    on_tx!(tx, c => sqlx::query(SQL).bind(s.kind.as_str()).bind(s.id).bind(e.key()).bind(e.class().as_str()).bind(args).bind(now)
-        .execute(c).await?.rows_affected());
+/// Writes the in-site notices of one event, a few hundred per statement.
+pub async fn insert_notices(tx: &mut Tx, e: Event, each: &[(Subject, Args)], now: UnixMs) -> Result<(), sqlx::Error> {
+    for chunk in each.chunks(crate::db::ROWS_PER_INSERT) {
+        let rows: Vec<(&Subject, String)> =
+            chunk.iter().map(|(s, args)| (s, serde_json::to_string(args).unwrap_or_else(|_| "{}".into()))).collect();
+        on_tx!(&mut *tx, c => {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO notices (subject_kind, subject_id, event, class, args, created_at) ");
+            q.push_values(&rows, |mut row, (s, args)| {
+                row.push_bind(s.kind.as_str()).push_bind(s.id).push_bind(e.key()).push_bind(e.class().as_str());
+                row.push_bind(args).push_bind(now);
+            });
+            q.build().execute(c).await?.rows_affected()
+        });
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::job::enqueue;
+use super::job::enqueue_all;
 use super::repo::lifecycle as repo;
 use crate::authz::Subject;
 use crate::billing::{self, Prices};
@@ -126,15 +126,13 @@ async fn renewal_invoices(core: &Core, lc: &LifecycleConfig, now: UnixMs) -> Res
         let Some(last) = due.last() else { return Ok(issued) };
         after = last.service_id;
         let mut tx = core.db.begin().await?;
-        for s in &due {
-            match billing::issue_renewal(&mut tx, core, &prices, s, now).await {
-                Ok(_) => issued += 1,
-                // No price for its duration any more: staff see it in the queue's report.
-                Err(Error::Validation { .. }) => tracing::warn!(service = s.service_id, "no renewal price"),
-                Err(e) => return Err(e),
-            }
-        }
+        let done = billing::issue_renewals(&mut tx, core, &prices, &due, now).await?;
         tx.commit().await?;
+        issued += done.issued.len();
+        for service in done.unpriced {
+            // Staff see it in the queue's report.
+            tracing::warn!(service, "no renewal price");
+        }
     }
 }
 
@@ -150,23 +148,34 @@ async fn reminders(core: &Core, now: UnixMs) -> Result<usize> {
         let Some(last) = rows.last() else { return Ok(sent) };
         after = last.id;
         let mut tx = core.db.begin().await?;
-        for s in &rows {
-            let days_left = s.expires_at.china_day() - today;
-            let Some(threshold) = REMINDER_DAYS.iter().rev().map(|d| i64::from(*d)).find(|d| days_left <= *d) else {
-                continue;
-            };
-            if s.reminded_days.is_some_and(|r| r <= threshold) || !repo::mark_reminded(&mut tx, s.id, threshold).await?
-            {
-                continue;
-            }
-            let args: notify::Args =
-                [("service".to_string(), super::job::server_name(s.id)), ("days".to_string(), days_left.to_string())]
+        for threshold in REMINDER_DAYS.map(i64::from) {
+            let due: Vec<&repo::Expiring> = rows.iter().filter(|s| reminder_due(s, today) == Some(threshold)).collect();
+            let ids: Vec<i64> = due.iter().map(|s| s.id).collect();
+            let marked = repo::mark_reminded(&mut tx, &ids, threshold).await?;
+            let notices = due
+                .iter()
+                .filter(|s| marked.contains(&s.id))
+                .map(|s| {
+                    let args: notify::Args = [
+                        ("service".to_string(), super::job::server_name(s.id)),
+                        ("days".to_string(), (s.expires_at.china_day() - today).to_string()),
+                    ]
                     .into();
-            notify::notify(&mut tx, core, Subject::customer(s.customer_id), Event::ServiceExpiring, args, now).await?;
-            sent += 1;
+                    (Subject::customer(s.customer_id), args)
+                })
+                .collect::<Vec<_>>();
+            sent += notices.len();
+            notify::notify_all(&mut tx, core, Event::ServiceExpiring, notices, now).await?;
         }
         tx.commit().await?;
     }
+}
+
+/// The reminder (7, 3 or 1 days) the service is due, if it has not had that one or a nearer one.
+fn reminder_due(s: &repo::Expiring, today: i64) -> Option<i64> {
+    let days_left = s.expires_at.china_day() - today;
+    let threshold = REMINDER_DAYS.iter().rev().map(|d| i64::from(*d)).find(|d| days_left <= *d)?;
+    s.reminded_days.is_none_or(|r| r > threshold).then_some(threshold)
 }
 
 /// Services that expired before `before`: they should now be `to` (`suspended` or
@@ -176,9 +185,7 @@ async fn overdue(core: &Core, before: UnixMs, to: &str, now: UnixMs) -> Result<u
     loop {
         let mut tx = core.db.begin().await?;
         let rows = repo::mark_overdue(&mut tx, before, to, BATCH).await?;
-        for (id, generation) in &rows {
-            enqueue(&mut tx, core, *id, *generation, now).await?;
-        }
+        enqueue_all(&mut tx, core, &rows, now).await?;
         tx.commit().await?;
         marked += rows.len();
         if rows.len() < BATCH as usize {

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::job::{self, server_name};
 use super::repo::lifecycle as repo;
 use super::repo::views;
-use crate::billing::{self, Prices, Renewable};
+use crate::billing::{self, Prices};
 use crate::crypto::Aad;
 use crate::ratelimit::{self, Decision};
 use crate::{Core, Error, Result, UnixMs};
@@ -113,16 +113,7 @@ pub async fn renew(core: &Core, customer_id: i64, id: i64, now: UnixMs) -> Resul
     }
     let prices = Prices::load(core).await?;
     let mut tx = core.db.begin().await?;
-    let account_id = views::account_of(&mut tx, id).await?;
-    let renewable = Renewable {
-        service_id: id,
-        account_id,
-        customer_id,
-        plan_id: s.plan_id,
-        region_id: s.region_id,
-        os_image: s.os_image.clone(),
-        months: s.months,
-    };
+    let renewable = repo::renewable(&mut tx, customer_id, id).await?.ok_or(Error::NotFound)?;
     match billing::issue_renewal(&mut tx, core, &prices, &renewable, now).await {
         Ok(invoice) => {
             tx.commit().await?;

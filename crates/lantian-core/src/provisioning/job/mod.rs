@@ -54,9 +54,19 @@ pub struct ProvisionPayload {
 /// Enqueues the job for the service's `generation`, in the caller's transaction (the one that
 /// changed what the service should be).
 pub(crate) async fn enqueue(tx: &mut Tx, core: &Core, service_id: i64, generation: i64, now: UnixMs) -> Result<()> {
-    let job = NewJob::new(PROVISION, &ProvisionPayload { service_id }, now)?
-        .dedupe(format!("service:{service_id}:{generation}"));
-    jobs::enqueue(tx, core, job, now).await?;
+    enqueue_all(tx, core, &[(service_id, generation)], now).await
+}
+
+/// [`enqueue`] for many (service, generation) pairs, a few statements for the lot.
+pub(crate) async fn enqueue_all(tx: &mut Tx, core: &Core, services: &[(i64, i64)], now: UnixMs) -> Result<()> {
+    let jobs = services
+        .iter()
+        .map(|(service_id, generation)| {
+            let job = NewJob::new(PROVISION, &ProvisionPayload { service_id: *service_id }, now)?;
+            Ok(job.dedupe(format!("service:{service_id}:{generation}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    jobs::enqueue_all(tx, core, &jobs, now).await?;
     Ok(())
 }
 

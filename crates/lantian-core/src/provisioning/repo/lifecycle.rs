@@ -118,6 +118,23 @@ pub async fn expiry_in(tx: &mut Tx, id: i64) -> Result<Option<UnixMs>, sqlx::Err
     on_tx!(tx, c => sqlx::query_scalar("SELECT expires_at FROM services WHERE id = $1").bind(id).fetch_one(c).await)
 }
 
+/// The upstream bills too: `months` more to renew the server there (by the service's job); its
+/// new generation.
+pub async fn owe_upstream(tx: &mut Tx, id: i64, months: i64) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "UPDATE services SET upstream_renew_months = upstream_renew_months + $2, \
+         generation = generation + 1 WHERE id = $1 RETURNING generation";
+    on_tx!(tx, c => sqlx::query_scalar(SQL).bind(id).bind(months).fetch_one(c).await)
+}
+
+/// The upstream renewed the server for `months` of what it was owed.
+pub async fn paid_upstream(db: &Db, id: i64, months: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE services SET upstream_renew_months = upstream_renew_months - $2, last_error = NULL \
+         WHERE id = $1 AND upstream_renew_months >= $2";
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query(SQL).bind(id).bind(months).execute(c).await?.rows_affected());
+    tx.commit().await
+}
+
 /// A paid renewal order with its service.
 #[derive(Debug, Clone, FromRow)]
 pub struct PaidRenewal {
@@ -127,11 +144,12 @@ pub struct PaidRenewal {
     pub desired: String,
     pub desired_reason: Option<String>,
     pub expires_at: Option<UnixMs>,
+    pub upstream: Option<String>,
 }
 
 /// The renewal orders of an invoice just marked paid, with their services.
 pub async fn paid_renewals(tx: &mut Tx, invoice_id: i64) -> Result<Vec<PaidRenewal>, sqlx::Error> {
-    const SQL: &str = "SELECT s.id AS service_id, o.months, s.state, s.desired, s.desired_reason, s.expires_at \
+    const SQL: &str = "SELECT s.id AS service_id, o.months, s.state, s.desired, s.desired_reason, s.expires_at, s.upstream \
          FROM invoice_lines l JOIN orders o ON o.id = l.order_id JOIN services s ON s.id = o.service_id \
          WHERE l.invoice_id = $1 AND o.kind = 'renewal' ORDER BY s.id";
     on_tx!(tx, c => sqlx::query_as(SQL).bind(invoice_id).fetch_all(c).await)
@@ -144,14 +162,31 @@ pub async fn extend(tx: &mut Tx, id: i64, expires_at: UnixMs) -> Result<(), sqlx
     Ok(())
 }
 
+/// What a renewal needs of a service (`s`), with its owner's username (`c`), and which.
+macro_rules! renewable {
+    ($where:literal) => {
+        concat!(
+            "SELECT s.id AS service_id, s.account_id, c.username AS buyer_username, s.plan_id, s.region_id, \
+             s.os_image, s.months FROM services s JOIN customers c ON c.id = s.customer_id WHERE ",
+            $where
+        )
+    };
+}
+
 /// Live services expiring before `before` without an unpaid renewal, after `after_id`.
 pub async fn due_renewals(db: &Db, before: UnixMs, after_id: i64, limit: i64) -> Result<Vec<Renewable>, sqlx::Error> {
-    const SQL: &str = "SELECT s.id AS service_id, s.account_id, s.customer_id, s.plan_id, s.region_id, s.os_image, \
-         s.months FROM services s WHERE s.state IN ('active', 'suspended') AND s.desired <> 'terminated' \
-         AND s.expires_at < $1 AND s.id > $2 AND s.customer_id IS NOT NULL \
+    const SQL: &str = renewable!(
+        "s.state IN ('active', 'suspended') AND s.desired <> 'terminated' AND s.expires_at < $1 AND s.id > $2 \
          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.service_id = s.id AND o.state = 'pending') \
-         ORDER BY s.id LIMIT $3";
+         ORDER BY s.id LIMIT $3"
+    );
     on_read!(db, c => sqlx::query_as(SQL).bind(before).bind(after_id).bind(limit).fetch_all(c).await)
+}
+
+/// The customer's service as its renewal needs it.
+pub async fn renewable(tx: &mut Tx, customer_id: i64, id: i64) -> Result<Option<Renewable>, sqlx::Error> {
+    const SQL: &str = renewable!("s.id = $1 AND s.customer_id = $2");
+    on_tx!(tx, c => sqlx::query_as(SQL).bind(id).bind(customer_id).fetch_optional(c).await)
 }
 
 /// An active service expiring soon, for its reminder.
@@ -179,12 +214,22 @@ pub async fn expiring(
     on_read!(db, c => sqlx::query_as(SQL).bind(from).bind(before).bind(after_id).bind(limit).fetch_all(c).await)
 }
 
-/// Marks the reminder `days` sent, unless a nearer one was (another run got there first).
-pub async fn mark_reminded(tx: &mut Tx, id: i64, days: i64) -> Result<bool, sqlx::Error> {
-    const SQL: &str =
-        "UPDATE services SET reminded_days = $2 WHERE id = $1 AND (reminded_days IS NULL OR reminded_days > $2)";
-    let n = on_tx!(tx, c => sqlx::query(SQL).bind(id).bind(days).execute(c).await?.rows_affected());
-    Ok(n == 1)
+/// Marks the reminder `days` sent to each of `ids`, unless a nearer one was (another run got
+/// there first); the ids marked.
+pub async fn mark_reminded(tx: &mut Tx, ids: &[i64], days: i64) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_tx!(tx, c => {
+        let mut q = sqlx::QueryBuilder::new("UPDATE services SET reminded_days = ");
+        q.push_bind(days).push(" WHERE (reminded_days IS NULL OR reminded_days > ").push_bind(days).push(") AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(") RETURNING id");
+        q.build_query_scalar().fetch_all(c).await
+    })
 }
 
 /// Up to `limit` services that expired before `before` and are not yet on their way to `to`

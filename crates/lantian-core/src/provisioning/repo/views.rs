@@ -1,6 +1,6 @@
 //! The SQL of what customers and staff read of services.
 
-use crate::db::{Db, Tx};
+use crate::db::Db;
 use crate::provisioning::console::StaffService;
 use crate::provisioning::portal::Service;
 use crate::{on_read, on_tx};
@@ -32,10 +32,6 @@ pub async fn services_of(db: &Db, customer_id: i64, limit: i64) -> Result<Vec<Se
 pub async fn service_of(db: &Db, customer_id: i64, id: i64) -> Result<Option<Service>, sqlx::Error> {
     const SQL: &str = concat!(portal_select!(), " WHERE s.customer_id = $1 AND s.id = $2");
     on_read!(db, c => sqlx::query_as(SQL).bind(customer_id).bind(id).fetch_optional(c).await)
-}
-
-pub async fn account_of(tx: &mut Tx, id: i64) -> Result<String, sqlx::Error> {
-    on_tx!(tx, c => sqlx::query_scalar("SELECT account_id FROM services WHERE id = $1").bind(id).fetch_one(c).await)
 }
 
 /// The sealed first-login password of the customer's active service, if still held.
