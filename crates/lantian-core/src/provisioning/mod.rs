@@ -52,7 +52,7 @@ pub async fn on_paid(tx: &mut Tx, core: &Core, invoice_id: i64, now: UnixMs) -> 
 
 /// A paid renewal: the service runs `months` longer from its current expiry, and should be what
 /// the new expiry says (active, normally), unless a closure or staff ordered it suspended or
-/// terminated. Staff's order to keep an overdue service running has served its purpose: the
+/// terminated. An upstream that bills (a reseller) is owed the months, which the job pays. Staff's order to keep an overdue service running has served its purpose: the
 /// lifecycle watches the service again.
 async fn renewed(tx: &mut Tx, core: &Core, r: &lifecycle_repo::PaidRenewal, now: UnixMs) -> Result<()> {
     let Some(expires_at) = r.expires_at.filter(|_| r.state != "terminated") else {
@@ -63,13 +63,19 @@ async fn renewed(tx: &mut Tx, core: &Core, r: &lifecycle_repo::PaidRenewal, now:
     };
     let until = lifecycle::add_months(expires_at, r.months)?;
     lifecycle_repo::extend(tx, r.service_id, until).await?;
+    let mut generation = None;
+    let upstream_bills =
+        r.upstream.as_deref().and_then(|u| core.upstreams.get(u)).is_some_and(|p| p.capabilities().renew_upstream);
+    if upstream_bills {
+        generation = Some(lifecycle_repo::owe_upstream(tx, r.service_id, r.months).await?);
+    }
     let should_be = lifecycle::due_state(until, now, &core.config.lifecycle);
     let reason = r.desired_reason.as_deref();
     let held = reason == Some("closure") || (reason == Some("staff") && r.desired != "active");
-    if !held
-        && (should_be != r.desired || reason == Some("staff"))
-        && let Some(generation) = lifecycle_repo::set_desired(tx, r.service_id, should_be, "paid").await?
-    {
+    if !held && (should_be != r.desired || reason == Some("staff")) {
+        generation = lifecycle_repo::set_desired(tx, r.service_id, should_be, "paid").await?.or(generation);
+    }
+    if let Some(generation) = generation {
         job::enqueue(tx, core, r.service_id, generation, now).await?;
     }
     Ok(())

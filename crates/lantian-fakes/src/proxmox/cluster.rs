@@ -209,6 +209,25 @@ impl Cluster {
         Ok(status)
     }
 
+    /// The task's log as `GET …/tasks/{upid}/log` answers it: numbered lines, the last
+    /// `TASK OK` or `TASK ERROR: <exit status>` once it stopped.
+    pub(super) fn task_log(&self, upid: &str) -> Result<Value, PveError> {
+        let task = self
+            .tasks
+            .iter()
+            .find(|t| t.upid == upid)
+            .ok_or_else(|| PveError::param("upid", "unable to parse worker upid"))?;
+        let mut lines = match task.kind.as_str() {
+            "qmclone" => vec![format!("create full clone of drive scsi0 (local-lvm:base-{}-disk-0)", task.id)],
+            "qmstart" => vec!["generating cloud-init ISO".to_owned()],
+            _ => Vec::new(),
+        };
+        if task.done {
+            lines.push(if task.exit == "OK" { "TASK OK".to_owned() } else { format!("TASK ERROR: {}", task.exit) });
+        }
+        Ok(lines.into_iter().enumerate().map(|(i, t)| json!({ "n": i + 1, "t": t })).collect())
+    }
+
     pub(super) fn snapshot(&self) -> Vec<FakeVm> {
         let node = &self.node;
         self.vms

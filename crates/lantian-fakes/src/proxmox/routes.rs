@@ -40,6 +40,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{vm}/status/current"), get(current))
         .route(&format!("{vm}/status/{{action}}"), post(power))
         .route("/api2/json/nodes/{node}/tasks/{upid}/status", get(task))
+        .route("/api2/json/nodes/{node}/tasks/{upid}/log", get(task_log))
         .fallback(not_implemented)
         .method_not_allowed_fallback(not_implemented)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
@@ -155,6 +156,10 @@ async fn destroy(State(s): State<Arc<Shared>>, Path((node, vmid)): VmPath) -> Re
 
 async fn task(State(s): State<Arc<Shared>>, Path((node, upid)): Path<(String, String)>) -> Response {
     s.run(Some(&node), |c, _| c.task_status(&upid))
+}
+
+async fn task_log(State(s): State<Arc<Shared>>, Path((node, upid)): Path<(String, String)>) -> Response {
+    s.run(Some(&node), |c, _| c.task_log(&upid))
 }
 
 async fn not_implemented(method: Method, uri: axum::http::Uri) -> Response {

@@ -18,6 +18,7 @@ use lantian_fakes::aliyun_sms::{AliyunSmsFake, AliyunSmsFakeOptions};
 use lantian_fakes::epay::{EpayFake, EpayFakeSettings, RsaKeyPair};
 use lantian_fakes::proxmox::{ProxmoxFake, ProxmoxFakeSettings};
 use lantian_fakes::smtp::{SmtpFake, SmtpFakeOptions};
+use lantian_fakes::zjmf::{ZjmfFake, ZjmfFakeSettings};
 use lantian_web::{AppState, Application};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -79,6 +80,8 @@ pub struct TestApp {
     /// The Proxmox VE cluster of upstream `pve-hk` (`demo::point_provisioning_at`); its tasks
     /// run by the app's clock.
     pub proxmox: ProxmoxFake,
+    /// The 魔方 V10 reseller upstream `zjmf-sh` (`demo::add_reseller`), by the app's clock.
+    pub zjmf: ZjmfFake,
     pub addr: SocketAddr,
     pub base: String,
     pub core: Core,
@@ -291,6 +294,8 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
     lantian_web::demo::point_kyc_at(&mut config, &kyc);
     let proxmox = ProxmoxFake::start(ProxmoxFakeSettings { now: now.clone(), ..Default::default() }).await.unwrap();
     lantian_web::demo::point_provisioning_at(&mut config, &proxmox);
+    let zjmf = ZjmfFake::start(ZjmfFakeSettings { now: now.clone(), ..Default::default() }).await.unwrap();
+    lantian_web::demo::add_reseller(&mut config, &zjmf);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     config.server.public_url = format!("http://{addr}");
@@ -313,6 +318,7 @@ pub async fn spawn_app_with(kind: DbKind, adjust: impl FnOnce(&mut Config)) -> O
         epay,
         kyc,
         proxmox,
+        zjmf,
         addr,
         base: format!("http://{addr}"),
         core,

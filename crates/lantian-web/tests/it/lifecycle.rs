@@ -1,6 +1,7 @@
-//! The service lifecycle against the Proxmox fake through the real module: renewal invoices
-//! and reminders before expiry, suspension when overdue and resumption on payment, termination
-//! after the grace period (re-checking payment just before), staff's orders, power actions.
+//! The service lifecycle against the Proxmox fake and the 魔方 reseller fake through the real
+//! modules: renewal invoices and reminders before expiry, suspension when overdue and
+//! resumption on payment (a reseller paid for the renewal too), termination after the grace
+//! period (re-checking payment just before), staff's orders, power actions.
 
 use std::time::Duration;
 
@@ -9,7 +10,11 @@ use lantian_core::provisioning::{console, lifecycle, portal};
 use lantian_core::{Error, RequestMeta, UnixMs, billing};
 
 use crate::helpers::{TestApp, count, create_staff, signed_in_customer};
-use crate::provisioning::{buy_and_pay, catalog, run_provisioning, servers, state, text};
+use lantian_fakes::zjmf::{HostStatus, OrderKind};
+
+use crate::provisioning::{
+    buy_and_pay, catalog, run_provisioning, servers, state, text, the_service, verify_real_name,
+};
 
 const DAY: u64 = 86_400;
 
@@ -297,4 +302,62 @@ db_test!(one_worker_converges_a_service_at_a_time, |app| {
         count(&app, &format!("SELECT COUNT(*) FROM services WHERE id = {service} AND lease_until IS NULL")).await,
         1
     );
+});
+
+db_test!(at_the_reseller_a_service_is_suspended_renewed_there_when_paid_and_refunded_at_the_end, |app| {
+    catalog(&app).await;
+    let (customer, c) = signed_in_customer(&app, "reseller_buyer").await;
+    verify_real_name(&app, &c, "张三").await;
+    buy_and_pay(&app, customer, "cn-sh").await;
+    run_provisioning(&app).await;
+    let service = the_service(&app).await;
+    assert_eq!(state(&app, service).await, ("active".to_string(), None));
+    let host = app.zjmf.hosts().pop().unwrap();
+    assert_eq!((app.zjmf.hosts().len(), host.status), (1, HostStatus::Active));
+    let ip = text(&app, &format!("SELECT ip FROM services WHERE id = {service}")).await;
+    assert_eq!(ip, host.ip, "the address the upstream assigned");
+    assert!(app.proxmox.requests().is_empty(), "Shanghai is the reseller's");
+
+    // Overdue: suspended at the reseller.
+    let expires = expiry(&app, service).await;
+    let now = at_day(&app, expires, -7);
+    assert_eq!(lifecycle::run(&app.core, now).await.renewal_invoices, 1);
+    let invoice = renewal_invoice(&app, service).await.unwrap();
+    let now = at_day(&app, expires, 1);
+    assert_eq!(lifecycle::run(&app.core, now).await.suspended, 1);
+    run_provisioning(&app).await;
+    assert_eq!(state(&app, service).await.0, "suspended");
+    assert_eq!(app.zjmf.hosts()[0].status, HostStatus::Suspended);
+
+    // Paid: the reseller is paid for the month too, once, and the host comes back.
+    let balance = app.zjmf.balance_fen();
+    pay(&app, customer, invoice).await.unwrap();
+    run_provisioning(&app).await;
+    assert_eq!(state(&app, service).await, ("active".to_string(), None));
+    let renewed = app.zjmf.hosts().pop().unwrap();
+    assert_eq!(renewed.status, HostStatus::Active);
+    assert!(renewed.due_ms - host.due_ms >= 28 * DAY as i64 * 1000, "{} → {}", host.due_ms, renewed.due_ms);
+    let renewals: Vec<_> = app.zjmf.orders().into_iter().filter(|o| o.kind == OrderKind::Renew).collect();
+    assert_eq!(renewals.len(), 1, "renewed once at the upstream");
+    assert_eq!(app.zjmf.balance_fen(), balance - 3_000, "one month of product 101 from our balance");
+    assert_eq!(count(&app, &format!("SELECT upstream_renew_months FROM services WHERE id = {service}")).await, 0);
+
+    // Not paid again: after the grace period the host is cancelled at the reseller.
+    let expires = expiry(&app, service).await;
+    let now = at_day(&app, expires, 7);
+    assert_eq!(lifecycle::run(&app.core, now).await.terminated, 1);
+    run_provisioning(&app).await;
+    assert_eq!(state(&app, service).await.0, "terminated");
+    let host = app.zjmf.hosts().pop().unwrap();
+    assert!(host.refunded || host.status == HostStatus::Deleted, "{:?}", host.status);
+    assert_eq!(app.zjmf.hosts().len(), 1, "the same host all along");
+
+    // What the reseller was told of the customer: the pseudonymous account and nothing of theirs.
+    let email = text(&app, &format!("SELECT email FROM customers WHERE id = {customer}")).await.unwrap();
+    for r in app.zjmf.requests() {
+        let seen = format!("{r:?}");
+        for personal in [email.as_str(), "张三", "reseller_buyer"] {
+            assert!(!seen.contains(personal), "{personal} reached the reseller: {seen}");
+        }
+    }
 });

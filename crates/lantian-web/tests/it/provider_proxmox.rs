@@ -271,6 +271,9 @@ async fn a_failed_task_fails_the_create_with_its_text_unless_a_redo_fixes_it() {
     let (error, stored) = drive(&p, &request(), Checkpoint::default()).await.unwrap_err();
     let ProvError::Invalid(text) = &error else { panic!("{error:?}") };
     assert!(text.contains("no space left on device"), "{text}");
+    // Staff read the end of the task's log with the error.
+    assert!(text.contains("--- task log ---\ncreate full clone of drive scsi0"), "{text}");
+    assert!(text.ends_with("TASK ERROR: clone failed: no space left on device"), "{text}");
     assert_eq!(stored.step, "wait_clone");
     assert_eq!(vmids(&fake), [9000], "a failed clone leaves no VM");
 

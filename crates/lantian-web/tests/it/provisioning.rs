@@ -88,7 +88,7 @@ pub(crate) async fn the_service(app: &TestApp) -> i64 {
 }
 
 /// Verifies the customer's real name through the page (the Cloudauth fake says it matches).
-async fn verify_real_name(app: &TestApp, c: &reqwest::Client, name: &str) {
+pub(crate) async fn verify_real_name(app: &TestApp, c: &reqwest::Client, name: &str) {
     let form = [("name", name), ("id_number", ADULT), ("consent", "yes")];
     let r = c.post(app.url("/account/real-name")).form(&form).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/account/real-name?result=verified");
@@ -175,13 +175,8 @@ db_test!(a_foreign_vm_at_the_reserved_vmid_is_left_alone_and_the_next_vmid_taken
 });
 
 db_test!(clause_c1_2_a_real_name_revoked_before_the_job_creates_nothing, |app| {
+    // Shanghai's servers are bought at the 魔方 reseller.
     catalog(&app).await;
-    exec(
-        &app,
-        "INSERT INTO plan_targets (plan_id, region_id, upstream, target) SELECT p.id, r.id, 'pve-hk', '9000' \
-         FROM plans p, regions r WHERE p.code = 's1' AND r.code = 'cn-sh'",
-    )
-    .await;
     let (customer, c) = signed_in_customer(&app, "prov_mainland").await;
     verify_real_name(&app, &c, "张三").await;
     buy_and_pay(&app, customer, "cn-sh").await;
@@ -197,7 +192,8 @@ db_test!(clause_c1_2_a_real_name_revoked_before_the_job_creates_nothing, |app| {
         .unwrap();
     run_provisioning(&app).await;
     assert_eq!(state(&app, service).await, ("needs_attention".to_string(), Some("real-name".to_string())));
-    assert!(app.proxmox.requests().is_empty(), "nothing sent to the upstream");
+    assert!(app.zjmf.requests().is_empty(), "nothing sent to the upstream");
+    assert!(app.proxmox.requests().is_empty());
     assert_eq!(count(&app, "SELECT COUNT(*) FROM vmid_reservations").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM ip_pool WHERE service_id IS NOT NULL").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM disclosures WHERE recipient = 'upstream_provider'").await, 0);
@@ -222,6 +218,28 @@ db_test!(without_a_target_or_a_free_address_the_service_waits_for_staff, |app| {
     run_provisioning(&app).await;
     assert_eq!(state(&app, second).await, ("needs_attention".to_string(), Some("no free address".to_string())));
     assert!(app.proxmox.requests().is_empty(), "nothing sent to the upstream");
+});
+
+db_test!(a_failed_upstream_task_puts_the_service_before_staff_with_the_error_and_the_task_log, |app| {
+    catalog(&app).await;
+    let (admin, _) = create_staff(&app, "prov_admin", &[Role::Admin]).await;
+    let (customer, _) = signed_in_customer(&app, "prov_failed").await;
+    app.proxmox.faults().fail_next_task("clone failed: no space left on device");
+    buy_and_pay(&app, customer, "hk-tko").await;
+    let service = the_service(&app).await;
+    run_provisioning(&app).await;
+
+    let (st, why) = state(&app, service).await;
+    let why = why.unwrap();
+    assert_eq!(st, "needs_attention");
+    assert!(why.contains("TASK ERROR: clone failed: no space left on device"), "{why}");
+    let alert = format!(
+        "SELECT args FROM notices WHERE subject_kind = 'staff' AND subject_id = {admin} \
+         AND event = 'service-needs-attention'"
+    );
+    let args: serde_json::Value = serde_json::from_str(&text(&app, &alert).await.unwrap()).unwrap();
+    assert_eq!(args["why"], why, "the alert carries the error and the task log");
+    assert!(servers(&app).is_empty(), "the failed clone left nothing");
 });
 
 db_test!(clause_c3_5_the_upstream_receives_only_the_service_s_own_parameters, |app| {

@@ -87,7 +87,7 @@ db_test!(a_clean_state_and_a_create_under_way_report_nothing, |app| {
     let (customer, first) = active_service(&app).await;
     let (ops, admin) = admin(&app).await;
     let report = reconcile::report(&app.core, &admin).await.unwrap();
-    assert_eq!(report, Report { upstreams: vec![clean("pve-hk")] });
+    assert_eq!(report, Report { upstreams: vec![clean("pve-hk"), clean("zjmf-sh")] });
     run_task(&app).await;
     assert!(told(&app, ops).await.is_empty(), "nothing to tell");
 
@@ -99,10 +99,16 @@ db_test!(a_clean_state_and_a_create_under_way_report_nothing, |app| {
     assert_eq!(state(&app, second).await.0, "provisioning");
     let in_flight = app.proxmox.vm(10_001).unwrap();
     assert_eq!((in_flight.config.get("name"), in_flight.config["lock"].as_str()), (None, "clone"));
-    assert_eq!(reconcile::report(&app.core, &admin).await.unwrap(), Report { upstreams: vec![clean("pve-hk")] });
+    assert_eq!(
+        reconcile::report(&app.core, &admin).await.unwrap(),
+        Report { upstreams: vec![clean("pve-hk"), clean("zjmf-sh")] }
+    );
     app.clock.advance(Duration::from_secs(1));
     assert_eq!(app.proxmox.vm(10_001).unwrap().config["name"], format!("lc-{second}"));
-    assert_eq!(reconcile::report(&app.core, &admin).await.unwrap(), Report { upstreams: vec![clean("pve-hk")] });
+    assert_eq!(
+        reconcile::report(&app.core, &admin).await.unwrap(),
+        Report { upstreams: vec![clean("pve-hk"), clean("zjmf-sh")] }
+    );
 
     // A terminated service has no server any more: one still there should have been deleted.
     exec(&app, &format!("UPDATE services SET state = 'terminated' WHERE id = {first}")).await;
@@ -135,14 +141,17 @@ db_test!(servers_made_or_removed_behind_our_back_are_reported_and_nothing_is_cha
         missing: vec![MissingServer { service_id: service, state: "active".into(), remote_id: Some("10000".into()) }],
         error: None,
     };
-    assert_eq!(report, Report { upstreams: vec![expected.clone()] });
+    assert_eq!(report, Report { upstreams: vec![expected.clone(), clean("zjmf-sh")] });
     assert_eq!(snapshot(&app).await, before, "nothing changed in our records or at the upstream");
     let sent = &app.proxmox.requests()[requests..];
     assert!(!sent.is_empty() && sent.iter().all(|r| r.method == "GET"), "only reads: {sent:?}");
 
     // Ids as strings read the same.
     app.proxmox.faults().ids_as_strings(true);
-    assert_eq!(reconcile::report(&app.core, &admin).await.unwrap(), Report { upstreams: vec![expected] });
+    assert_eq!(
+        reconcile::report(&app.core, &admin).await.unwrap(),
+        Report { upstreams: vec![expected, clean("zjmf-sh")] }
+    );
     app.proxmox.faults().ids_as_strings(false);
 
     run_task(&app).await;
@@ -167,7 +176,7 @@ db_test_with!(
         let (ops, admin) = admin(&app).await;
         let report = reconcile::report(&app.core, &admin).await.unwrap();
         let names: Vec<&str> = report.upstreams.iter().map(|u| u.upstream.as_str()).collect();
-        assert_eq!(names, ["pve-down", "pve-hk", "pve-wrong"]);
+        assert_eq!(names, ["pve-down", "pve-hk", "pve-wrong", "zjmf-sh"]);
         assert!(matches!(report.upstreams[0].error, Some(ProvError::Transient(_))), "{:?}", report.upstreams[0]);
         assert_eq!(report.upstreams[1], clean("pve-hk"));
         assert!(matches!(report.upstreams[2].error, Some(ProvError::Auth(_))), "{:?}", report.upstreams[2]);

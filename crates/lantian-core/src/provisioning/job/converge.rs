@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::super::provider::{Handle, OpState, PowerAction, Progress, ProvError, Provider};
+use super::super::provider::{Handle, OpState, PowerAction, Progress, ProvError, Provider, failure_report};
 use super::super::repo::JobService;
 use super::super::repo::lifecycle::{self as repo, PendingOp};
 use super::{alert_staff, enqueue, server_name};
@@ -29,6 +29,8 @@ enum Action {
     Resume,
     Terminate,
     Power(PowerAction),
+    /// Paying the upstream (a reseller) for months the customer paid us.
+    Renew(u32),
 }
 
 impl Action {
@@ -41,6 +43,7 @@ impl Action {
             Action::Power(PowerAction::Stop) => "stop",
             Action::Power(PowerAction::Reboot) => "reboot",
             Action::Power(PowerAction::Shutdown) => "shutdown",
+            Action::Renew(_) => "renew",
         }
     }
 
@@ -50,7 +53,14 @@ impl Action {
             Action::Resume => p.unsuspend(h).await,
             Action::Terminate => p.terminate(h).await,
             Action::Power(a) => p.power(h, a).await,
+            Action::Renew(months) => p.renew(h, months).await,
         }
+    }
+
+    /// Calling it again renews (or reboots) again: its operation ending is the action done,
+    /// and a lost answer is for staff to look at, not to retry.
+    fn repeats(self) -> bool {
+        matches!(self, Action::Power(PowerAction::Reboot) | Action::Renew(_))
     }
 }
 
@@ -78,6 +88,22 @@ pub(super) async fn resume(core: &Core, job: &ClaimedJob, s: &JobService) -> Res
         return Ok(parked);
     }
     settle(core, s, "active", Event::ServiceResumed).await
+}
+
+/// Pays the upstream (a reseller) for the months the customer renewed: None when done (the
+/// caller goes on converging), or the job parked.
+pub(super) async fn renew_upstream(
+    core: &Core,
+    job: &ClaimedJob,
+    s: &JobService,
+) -> Result<Option<JobOutcome>, JobError> {
+    let months = u32::try_from(s.upstream_renew_months).unwrap_or(0);
+    if let Some(parked) = run(core, job, s, Action::Renew(months)).await? {
+        return Ok(Some(parked));
+    }
+    repo::paid_upstream(&core.db, s.id, s.upstream_renew_months).await?;
+    tracing::info!(service = s.id, months, "renewed at the upstream");
+    Ok(None)
 }
 
 /// The customer's power action, while the server is active.
@@ -158,15 +184,14 @@ async fn run(core: &Core, job: &ClaimedJob, s: &JobService, action: Action) -> R
             Ok(OpState::Running) => return Ok(Some(JobOutcome::ParkUntil(core.now().plus(POLL_AFTER)))),
             Ok(OpState::Succeeded) => {
                 repo::save_op(&core.db, s.id, None).await?;
-                // A reboot is not safe to repeat (another call reboots again): its operation
-                // ending is the action done.
-                if action == Action::Power(PowerAction::Reboot) {
+                if action.repeats() {
                     return Ok(None);
                 }
             }
-            Ok(OpState::Failed(text)) => {
+            Ok(OpState::Failed { error, log }) => {
                 repo::save_op(&core.db, s.id, None).await?;
-                return Err(failed(core, job, s, action, ProvError::Transient(text)).await?);
+                let report = failure_report(&error, &log);
+                return Err(failed(core, job, s, action, ProvError::Transient(report)).await?);
             }
             Err(e) => return Err(failed(core, job, s, action, e).await?),
         }
@@ -213,7 +238,8 @@ async fn failed(
     let text = format!("{}: {e}", action.name());
     tracing::warn!(service = s.id, action = action.name(), error = %e, "lifecycle action failed");
     repo::set_last_error(&core.db, s.id, Some(&text)).await?;
-    if e.is_retryable() && job.attempt < i64::from(core.config.jobs.max_attempts) {
+    let lost = matches!(e, ProvError::UnknownOutcome(_)) && action.repeats();
+    if e.is_retryable() && !lost && job.attempt < i64::from(core.config.jobs.max_attempts) {
         return Ok(JobError::Retry(text));
     }
     give_up(core, s, action, &text).await

@@ -87,11 +87,19 @@ pub(super) async fn step(core: &Core, job: &ClaimedJob, s: &JobService) -> Resul
             Ok(JobOutcome::ParkUntil(core.now().plus(after)))
         }
         Ok(CreateStep::Done(handle)) => {
+            // Our pool's address, or the one the upstream (a reseller) assigned.
+            let assigned = match &ip {
+                Some(lease) => Some(lease.address.clone()),
+                None => match provider.status(&handle).await {
+                    Ok(status) => status.ips.into_iter().next(),
+                    Err(e) => return failed(core, job, s, &upstream, &at, vmid, e).await,
+                },
+            };
             let now = core.now();
             let activated = Activated {
                 remote_id: &handle.remote_id,
                 node: handle.node.as_deref(),
-                ip: ip.as_ref().map(|l| l.address.as_str()),
+                ip: assigned.as_deref(),
                 expires_at: super::super::lifecycle::add_months(now, s.months)?,
             };
             let mut tx = core.db.begin().await?;

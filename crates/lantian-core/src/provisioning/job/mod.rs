@@ -94,7 +94,14 @@ impl JobHandler for Provision {
 }
 
 async fn converge_leased(core: &Core, job: &ClaimedJob, id: i64) -> Result<JobOutcome, JobError> {
-    let s = for_job(&core.db, id).await?.ok_or_else(|| JobError::Permanent(format!("service {id} does not exist")))?;
+    let mut s = load(core, id).await?;
+    let live = matches!(s.state.as_str(), "active" | "suspended") && s.desired != "terminated";
+    if live && s.upstream_renew_months > 0 {
+        if let Some(parked) = converge::renew_upstream(core, job, &s).await? {
+            return Ok(parked);
+        }
+        s = load(core, id).await?;
+    }
     match (s.desired.as_str(), s.state.as_str()) {
         (_, "terminated") => Ok(JobOutcome::Done),
         ("terminated", _) => converge::terminate(core, job, &s).await,
@@ -105,6 +112,10 @@ async fn converge_leased(core: &Core, job: &ClaimedJob, id: i64) -> Result<JobOu
         ("active", "active") if s.power_request.is_some() => converge::power(core, job, &s).await,
         _ => Ok(JobOutcome::Done),
     }
+}
+
+async fn load(core: &Core, id: i64) -> Result<JobService, JobError> {
+    for_job(&core.db, id).await?.ok_or_else(|| JobError::Permanent(format!("service {id} does not exist")))
 }
 
 /// The service waits for staff, who are told with why; nothing to retry.

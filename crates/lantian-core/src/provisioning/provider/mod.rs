@@ -123,8 +123,26 @@ pub struct OpRef {
 pub enum OpState {
     Running,
     Succeeded,
-    /// The upstream's error text (no personal data: the upstream never had any).
-    Failed(String),
+    /// The upstream's error text and the end of the operation's log, if it keeps one (no
+    /// personal data: the upstream never had any).
+    Failed {
+        error: String,
+        log: Vec<String>,
+    },
+}
+
+impl OpState {
+    pub fn failed(error: impl Into<String>) -> OpState {
+        OpState::Failed { error: error.into(), log: Vec::new() }
+    }
+}
+
+/// What staff read of a failed operation: the error, then the end of its log.
+pub fn failure_report(error: &str, log: &[String]) -> String {
+    if log.is_empty() {
+        return error.to_owned();
+    }
+    format!("{error}\n--- task log ---\n{}", log.join("\n"))
 }
 
 /// A mutating call's answer: done, or an operation to poll. After `Pending`, the caller polls

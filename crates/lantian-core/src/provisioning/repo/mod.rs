@@ -77,6 +77,8 @@ pub struct JobService {
     /// An upstream operation in flight (JSON [`lifecycle::PendingOp`]).
     pub op: Option<String>,
     pub power_request: Option<String>,
+    /// Months paid here that the upstream (a reseller) has not been paid for yet.
+    pub upstream_renew_months: i64,
     pub vcpu: i64,
     pub memory_mb: i64,
     pub disk_gb: i64,
@@ -105,7 +107,7 @@ impl HeldIp {
 pub async fn for_job(db: &Db, id: i64) -> Result<Option<JobService>, sqlx::Error> {
     const SQL: &str = "SELECT s.id, s.account_id, s.customer_id, s.region_id, s.os_image, s.months, s.upstream, \
          s.target, s.state, s.desired, s.desired_reason, s.checkpoint, s.password_enc, s.remote_id, \
-         s.node, s.op, s.power_request, p.vcpu, p.memory_mb, p.disk_gb, \
+         s.node, s.op, s.power_request, s.upstream_renew_months, p.vcpu, p.memory_mb, p.disk_gb, \
          p.bandwidth_mbps, c.real_name_verified_at, v.vmid AS held_vmid, i.address, i.prefix_len, i.gateway \
          FROM services s JOIN plans p ON p.id = s.plan_id LEFT JOIN customers c ON c.id = s.customer_id \
          LEFT JOIN vmid_reservations v ON v.service_id = s.id LEFT JOIN ip_pool i ON i.service_id = s.id \

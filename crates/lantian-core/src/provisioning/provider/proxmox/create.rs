@@ -28,7 +28,9 @@ use std::time::Duration;
 use super::api::{self, NONE};
 use super::vm::{self, Owner, Vm};
 use super::{Proxmox, tasks};
-use crate::provisioning::provider::{Checkpoint, CreateRequest, CreateStep, Login, OpRef, OpState, ProvError};
+use crate::provisioning::provider::{
+    Checkpoint, CreateRequest, CreateStep, Login, OpRef, OpState, ProvError, failure_report,
+};
 
 /// The user cloud-init creates: the portal tells customers to log in as root.
 const CI_USER: &str = "root";
@@ -173,11 +175,13 @@ async fn wait(p: &Proxmox, at: &Checkpoint, current: Step, then: Step, redo: Ste
     match tasks::poll(&p.api, &op).await? {
         OpState::Running => Ok(next(vm, current, Some(op), p.settings.task_poll)),
         OpState::Succeeded => Ok(next(vm, then, None, Duration::ZERO)),
-        OpState::Failed(exit) if tasks::worth_redoing(&exit) => {
-            tracing::warn!(vmid = vm.vmid, step = current.name(), exit, "Proxmox task failed; doing its step again");
+        OpState::Failed { error, .. } if tasks::worth_redoing(&error) => {
+            tracing::warn!(vmid = vm.vmid, step = current.name(), error, "Proxmox task failed; doing its step again");
             Ok(next(vm, redo, None, p.settings.task_poll))
         }
-        OpState::Failed(exit) => Err(ProvError::Invalid(format!("{} failed: {exit}", op.id))),
+        OpState::Failed { error, log } => {
+            Err(ProvError::Invalid(failure_report(&format!("{} failed: {error}", op.id), &log)))
+        }
     }
 }
 

@@ -36,11 +36,29 @@ pub(super) async fn poll(api: &Api, op: &OpRef) -> Result<OpState, ProvError> {
     if api::text(&task, "status").as_deref() == Some("running") {
         return Ok(OpState::Running);
     }
-    Ok(match api::text(&task, "exitstatus") {
-        Some(exit) if exit == "OK" || exit.starts_with("WARNINGS") => OpState::Succeeded,
-        Some(exit) => OpState::Failed(exit),
-        None => OpState::Failed("the task stopped without an exit status".into()),
-    })
+    let error = match api::text(&task, "exitstatus") {
+        Some(exit) if exit == "OK" || exit.starts_with("WARNINGS") => return Ok(OpState::Succeeded),
+        Some(exit) => exit,
+        None => "the task stopped without an exit status".into(),
+    };
+    Ok(OpState::Failed { error, log: log_tail(api, node, &op.id).await })
+}
+
+/// Lines of a failed task's log staff read with its error (the end tells most).
+const LOG_LINES: usize = 20;
+
+/// The last [`LOG_LINES`] lines of the task's log; a log that cannot be read says so instead
+/// (the error itself is what counts).
+async fn log_tail(api: &Api, node: &str, upid: &str) -> Vec<String> {
+    let path = format!("/nodes/{}/tasks/{}/log", api::encode(node), api::encode(upid));
+    match api.get(&path, &[("start", "0"), ("limit", "5000")]).await {
+        Ok(Value::Array(lines)) => {
+            let lines: Vec<String> = lines.iter().filter_map(|l| api::text(l, "t")).collect();
+            lines[lines.len().saturating_sub(LOG_LINES)..].to_vec()
+        }
+        Ok(other) => vec![format!("(the task log is not a list of lines: {other})")],
+        Err(e) => vec![format!("(the task log could not be read: {e})")],
+    }
 }
 
 /// A failed task worth doing again rather than reporting: a lock held by another task passes

@@ -223,7 +223,7 @@ impl Zjmf {
         Ok(match self.order_status(order).await?.as_str() {
             "Paid" => OpState::Succeeded,
             "Unpaid" => OpState::Running,
-            other => OpState::Failed(format!("order {order} is {other}")),
+            other => OpState::failed(format!("order {order} is {other}")),
         })
     }
 
@@ -234,7 +234,7 @@ impl Zjmf {
             other => other?,
         };
         Ok(match self.stop_request(id).await?.as_str() {
-            "Reject" | "Cancelled" => OpState::Failed(format!("the upstream refused to stop host {id}")),
+            "Reject" | "Cancelled" => OpState::failed(format!("the upstream refused to stop host {id}")),
             _ => OpState::Running,
         })
     }
