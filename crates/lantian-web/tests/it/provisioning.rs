@@ -222,7 +222,8 @@ db_test!(without_a_target_or_a_free_address_the_service_waits_for_staff, |app| {
 
 db_test!(a_failed_upstream_task_puts_the_service_before_staff_with_the_error_and_the_task_log, |app| {
     catalog(&app).await;
-    let (admin, _) = create_staff(&app, "prov_admin", &[Role::Admin]).await;
+    let (staff, _) = crate::services_pages::member(&app, "prov_admin", &[Role::Admin]).await;
+    let admin = count(&app, "SELECT id FROM staff WHERE username = 'prov_admin'").await;
     let (customer, _) = signed_in_customer(&app, "prov_failed").await;
     app.proxmox.faults().fail_next_task("clone failed: no space left on device");
     buy_and_pay(&app, customer, "hk-tko").await;
@@ -239,6 +240,13 @@ db_test!(a_failed_upstream_task_puts_the_service_before_staff_with_the_error_and
     );
     let args: serde_json::Value = serde_json::from_str(&text(&app, &alert).await.unwrap()).unwrap();
     assert_eq!(args["why"], why, "the alert carries the error and the task log");
+    let detail = staff.get(app.url(&format!("/staff/services/{service}"))).send().await.unwrap().text().await.unwrap();
+    let shown =
+        detail.split("id=\"service-last-error\" class=\"log\">").nth(1).unwrap().split("</pre>").next().unwrap();
+    assert!(
+        shown.contains("--- task log ---\ncreate full clone") && shown.contains("TASK ERROR: clone failed"),
+        "{shown}"
+    );
     assert!(servers(&app).is_empty(), "the failed clone left nothing");
 });
 

@@ -235,7 +235,7 @@ db_test!(the_first_login_password_is_shown_on_request_until_the_customer_saved_i
 });
 
 /// A member with these roles, signed in on a fresh client, and the form token.
-async fn member(app: &TestApp, username: &str, roles: &[Role]) -> (reqwest::Client, String) {
+pub(crate) async fn member(app: &TestApp, username: &str, roles: &[Role]) -> (reqwest::Client, String) {
     let (_, one_time) = create_staff(app, username, roles).await;
     let c = app.new_client();
     first_sign_in(app, &c, username, &one_time).await;

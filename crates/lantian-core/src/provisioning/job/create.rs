@@ -31,6 +31,10 @@ const NO_VMID: &str = "no free vmid";
 /// quoting surprises; 20 of 62 symbols is about 119 bits).
 const PASSWORD_LEN: usize = 20;
 
+/// Create steps one run may take in a row when none waits (a bound, should a module never
+/// wait).
+const MAX_STEPS_PER_RUN: usize = 8;
+
 /// One step of the create (the service should be active and is pending or provisioning).
 pub(super) async fn step(core: &Core, job: &ClaimedJob, s: &JobService) -> Result<JobOutcome, JobError> {
     let Some(upstream) = s.upstream.clone() else { return attention(core, s, NO_TARGET).await };
@@ -73,17 +77,25 @@ pub(super) async fn step(core: &Core, job: &ClaimedJob, s: &JobService) -> Resul
         customer_ref: s.account_id.clone(),
         real_name_verified: s.real_name_verified_at.is_some(),
     };
-    let at: Checkpoint = match s.checkpoint.as_deref() {
+    let mut at: Checkpoint = match s.checkpoint.as_deref() {
         Some(json) => serde_json::from_str(json).map_err(|e| JobError::Permanent(format!("bad checkpoint: {e}")))?,
         None => Checkpoint::default(),
     };
-    match provider.create(&request, &at).await {
+    // Steps due at once run in this run, each checkpoint stored before the next call; a step
+    // that waits (an upstream task) parks the job instead of holding the worker.
+    let mut step = provider.create(&request, &at).await;
+    for _ in 0..MAX_STEPS_PER_RUN {
+        let Ok(CreateStep::Next { checkpoint, after }) = &step else { break };
+        save_checkpoint(core, s.id, checkpoint).await?;
+        if !after.is_zero() {
+            return Ok(JobOutcome::ParkUntil(core.now().plus(*after)));
+        }
+        at = checkpoint.clone();
+        step = provider.create(&request, &at).await;
+    }
+    match step {
         Ok(CreateStep::Next { checkpoint, after }) => {
-            let json = serde_json::to_string(&checkpoint).map_err(|e| JobError::Permanent(e.to_string()))?;
-            let mut tx = core.db.begin().await?;
-            repo::save_checkpoint(&mut tx, s.id, Some(&json)).await?;
-            tx.commit().await?;
-            tracing::info!(service = s.id, step = checkpoint.step, "provisioning step stored");
+            save_checkpoint(core, s.id, &checkpoint).await?;
             Ok(JobOutcome::ParkUntil(core.now().plus(after)))
         }
         Ok(CreateStep::Done(handle)) => {
@@ -119,6 +131,15 @@ pub(super) async fn step(core: &Core, job: &ClaimedJob, s: &JobService) -> Resul
         }
         Err(e) => failed(core, job, s, &upstream, &at, vmid, e).await,
     }
+}
+
+async fn save_checkpoint(core: &Core, id: i64, checkpoint: &Checkpoint) -> Result<(), JobError> {
+    let json = serde_json::to_string(checkpoint).map_err(|e| JobError::Permanent(e.to_string()))?;
+    let mut tx = core.db.begin().await?;
+    repo::save_checkpoint(&mut tx, id, Some(&json)).await?;
+    tx.commit().await?;
+    tracing::info!(service = id, step = checkpoint.step, "provisioning step stored");
+    Ok(())
 }
 
 impl JobService {
