@@ -18,6 +18,7 @@ pub async fn vmid(core: &Core, upstream: &str, service_id: i64, first: u32, last
         if let Some(held) = repo::vmid_of(&mut tx, upstream, service_id).await? {
             return Ok(u32::try_from(held).ok());
         }
+        repo::lock_vmid_pool(&mut tx, upstream).await?;
         let Some(free) = repo::lowest_free_vmid(&mut tx, upstream, i64::from(first), i64::from(last)).await? else {
             return Ok(None);
         };

@@ -73,8 +73,10 @@ pub(super) struct Ctx<'a> {
     pub faults: &'a ProxmoxFaults,
 }
 
-/// Finished tasks beyond this many are forgotten, oldest first.
-const KEEP_TASKS: usize = 1000;
+/// Finished tasks beyond this many are forgotten, oldest first. A real node keeps its task
+/// logs for days, so a client polling late still finds its task: enough for thousands of
+/// creates in flight at once.
+const KEEP_TASKS: usize = 50_000;
 
 pub(super) struct Cluster {
     pub node: String,

@@ -205,11 +205,31 @@ pub async fn ip_of(tx: &mut Tx, service_id: i64) -> Result<Option<Lease>, sqlx::
 /// service took the one chosen meanwhile: the caller tries again).
 pub async fn take_ip(tx: &mut Tx, upstream: &str, service_id: i64) -> Result<Option<Lease>, sqlx::Error> {
     // Any free address will do: text order differs between the backends, and nothing needs one
-    // address before another.
-    const SQL: &str = "UPDATE ip_pool SET service_id = $2 WHERE address = \
+    // address before another. PostgreSQL skips addresses other transactions are taking (else
+    // they all pick the first, wait for its taker, and try again); SQLite's one writer already
+    // excludes them.
+    const SQLITE: &str = "UPDATE ip_pool SET service_id = $2 WHERE address = \
          (SELECT address FROM ip_pool WHERE upstream = $1 AND service_id IS NULL LIMIT 1) AND service_id IS NULL \
          RETURNING address, prefix_len, gateway";
-    on_tx!(tx, c => sqlx::query_as(SQL).bind(upstream).bind(service_id).fetch_optional(c).await)
+    const POSTGRES: &str = "UPDATE ip_pool SET service_id = $2 WHERE address = \
+         (SELECT address FROM ip_pool WHERE upstream = $1 AND service_id IS NULL LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         AND service_id IS NULL RETURNING address, prefix_len, gateway";
+    match tx {
+        Tx::Sqlite(t) => sqlx::query_as(SQLITE).bind(upstream).bind(service_id).fetch_optional(&mut **t).await,
+        Tx::Pg(t) => sqlx::query_as(POSTGRES).bind(upstream).bind(service_id).fetch_optional(&mut **t).await,
+    }
+}
+
+/// Makes the caller's transaction the only one choosing a vmid at `upstream` until it ends, so
+/// parallel creates do not all pick the same lowest free vmid and queue behind one another's
+/// inserts. PostgreSQL: a transaction-scoped advisory lock; SQLite's write transaction is
+/// already exclusive.
+pub async fn lock_vmid_pool(tx: &mut Tx, upstream: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "SELECT pg_advisory_xact_lock(hashtext('vmid_reservations:' || $1))";
+    if let Tx::Pg(t) = tx {
+        sqlx::query(SQL).bind(upstream).execute(&mut **t).await?;
+    }
+    Ok(())
 }
 
 pub async fn free_ips(tx: &mut Tx, upstream: &str) -> Result<i64, sqlx::Error> {
