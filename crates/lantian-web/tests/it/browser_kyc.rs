@@ -39,13 +39,17 @@ async fn log_in(app: &TestApp, c: &Client, username: &str) {
 
 async fn sign_out(c: &Client) {
     click(c, "form[action='/logout'] button").await;
-    for _ in 0..100 {
-        if c.current_url().await.unwrap().path() == "/" {
+    wait_for_path(c, "/").await;
+}
+
+async fn wait_for_path(c: &Client, path: &str) {
+    for _ in 0..200 {
+        if c.current_url().await.unwrap().path() == path {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("not signed out");
+    panic!("never reached {path}");
 }
 
 /// Configures the starter plan in `region` (its code) and presses "buy now".
@@ -139,4 +143,6 @@ async fn approve_in_console(app: &TestApp, c: &Client) {
     click(c, "#consents form[action$='/approve'] button:not(.danger)").await;
     c.wait().for_element(Locator::Css("#consent-done")).await.unwrap();
     click(c, "form[action='/staff/logout'] button").await;
+    // The sign-out's redirect must land before the next page is asked for, or it replaces it.
+    wait_for_path(c, "/staff/login").await;
 }
