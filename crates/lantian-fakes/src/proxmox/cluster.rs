@@ -193,12 +193,13 @@ impl Cluster {
         json!(upid)
     }
 
+    /// A task the node still knows (Proxmox answers an unknown UPID as unparsable).
+    fn task_of(&self, upid: &str) -> Result<&Task, PveError> {
+        self.tasks.iter().find(|t| t.upid == upid).ok_or_else(|| PveError::param("upid", "unable to parse worker upid"))
+    }
+
     pub(super) fn task_status(&self, upid: &str) -> Result<Value, PveError> {
-        let task = self
-            .tasks
-            .iter()
-            .find(|t| t.upid == upid)
-            .ok_or_else(|| PveError::param("upid", "unable to parse worker upid"))?;
+        let task = self.task_of(upid)?;
         let user = upid.split(':').nth(7).unwrap_or_default();
         let mut status = json!({
             "upid": upid, "node": self.node, "pid": task.pid, "starttime": task.starttime,
@@ -214,11 +215,7 @@ impl Cluster {
     /// The task's log as `GET …/tasks/{upid}/log` answers it: numbered lines, the last
     /// `TASK OK` or `TASK ERROR: <exit status>` once it stopped.
     pub(super) fn task_log(&self, upid: &str) -> Result<Value, PveError> {
-        let task = self
-            .tasks
-            .iter()
-            .find(|t| t.upid == upid)
-            .ok_or_else(|| PveError::param("upid", "unable to parse worker upid"))?;
+        let task = self.task_of(upid)?;
         let mut lines = match task.kind.as_str() {
             "qmclone" => vec![format!("create full clone of drive scsi0 (local-lvm:base-{}-disk-0)", task.id)],
             "qmstart" => vec!["generating cloud-init ISO".to_owned()],
