@@ -50,31 +50,9 @@ pub struct JobSummary {
     pub updated_at: UnixMs,
 }
 
-/// Inserts the jobs, a few statements for the lot; the ids of those inserted (a job whose
-/// dedupe key exists already is skipped). PostgreSQL takes each column as one array parameter
-/// (`UNNEST`): the same few-parameter statement whatever the count, where a multi-row `VALUES`
-/// list of a few thousand parameters costs the driver far more than the server. SQLite has no
-/// arrays: a multi-row `VALUES` per [`crate::db::ROWS_PER_INSERT`] jobs.
+/// Inserts the jobs in one statement per [`crate::db::ROWS_PER_INSERT`]; the ids of those
+/// inserted (a job whose dedupe key exists already is skipped).
 pub async fn insert(tx: &mut Tx, jobs: &[NewJob], max_attempts: i64, now: UnixMs) -> Result<Vec<i64>, sqlx::Error> {
-    const POSTGRES: &str = "INSERT INTO jobs (kind, payload, state, dedupe_key, run_at, attempts, max_attempts, \
-         created_at, updated_at) SELECT k, p, 'queued', d, r, 0, $5, $6, $6 \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS j (k, p, d, r) \
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
-    if let Tx::Pg(t) = tx {
-        let kinds: Vec<&str> = jobs.iter().map(|j| j.kind).collect();
-        let payloads: Vec<&str> = jobs.iter().map(|j| j.payload.as_str()).collect();
-        let keys: Vec<Option<&str>> = jobs.iter().map(|j| j.dedupe_key.as_deref()).collect();
-        let run_at: Vec<i64> = jobs.iter().map(|j| j.run_at.0).collect();
-        return sqlx::query_scalar(POSTGRES)
-            .bind(kinds)
-            .bind(payloads)
-            .bind(keys)
-            .bind(run_at)
-            .bind(max_attempts)
-            .bind(now)
-            .fetch_all(&mut **t)
-            .await;
-    }
     let mut ids = Vec::with_capacity(jobs.len());
     for chunk in jobs.chunks(crate::db::ROWS_PER_INSERT) {
         let inserted: Vec<i64> = on_tx!(&mut *tx, c => {
