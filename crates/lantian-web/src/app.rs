@@ -19,7 +19,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 
 use crate::middleware::{csrf, errors, request, security};
-use crate::{api, assets, middleware, pages, server, tls};
+use crate::{api, assets, pages, server, tls};
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,6 +33,7 @@ pub struct AppState {
 }
 
 /// Settings the web layer derives once at start-up, so no request re-parses them.
+#[derive(Clone)]
 pub struct WebSettings {
     /// The site's own origin (scheme://host[:port]) for the CSRF Origin check.
     pub origin: String,
@@ -44,6 +45,9 @@ pub struct WebSettings {
     pub remember_cookie: &'static str,
     pub security_headers: Vec<(HeaderName, HeaderValue)>,
     pub metrics: bool,
+    /// Every request is written to the access log (C1.7); false only in the benchmark's
+    /// comparison, [`router_without_access_log`].
+    pub log_requests: bool,
 }
 
 impl AppState {
@@ -61,22 +65,20 @@ impl AppState {
             remember_cookie: if https { "__Host-lantian_remember" } else { "lantian_remember" },
             security_headers: security::headers(https),
             metrics,
+            log_requests: true,
         };
         AppState { core, web: Arc::new(web), access_log }
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    build_router(state, true)
-}
-
-/// The same application without the access-log layer. Only for the benchmark that measures
-/// what logging costs per request (`benches/access_log.rs`); never served.
+/// The same application with nothing written to the access log. Only for the benchmark that
+/// measures what logging costs per request (`benches/access_log.rs`); never served.
 pub fn router_without_access_log(state: AppState) -> Router {
-    build_router(state, false)
+    let web = WebSettings { log_requests: false, ..(*state.web).clone() };
+    router(AppState { web: Arc::new(web), ..state })
 }
 
-fn build_router(state: AppState, access_log: bool) -> Router {
+pub fn router(state: AppState) -> Router {
     let cfg = &state.core.config.server;
     let body_limit = cfg.body_limit_bytes;
     let timeout = Duration::from_secs(cfg.request_timeout_secs);
@@ -100,12 +102,8 @@ fn build_router(state: AppState, access_log: bool) -> Router {
         .layer(TimeoutLayer::with_status_code(http::StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(errors::panic_response))
         .layer(axum::middleware::from_fn(errors::render_error_pages))
-        // Inside `context` (the client IP is known), outside everything else: every response,
-        // error pages included, is logged in its final form.
-        .layer(tower::util::option_layer(access_log.then(|| {
-            let logger = middleware::access_log::Logger::new(&state);
-            axum::middleware::from_fn_with_state(logger, middleware::access_log::record)
-        })))
+        // Outside everything that makes a response, so that every response, error pages
+        // included, is logged in its final form (the access log is written from here).
         .layer(axum::middleware::from_fn_with_state(state.clone(), request::context))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::set_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

@@ -15,6 +15,7 @@
 mod repo;
 mod writer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,23 +49,25 @@ impl AccessEvent {
     }
 }
 
-/// One request, as the web layer hands it to the writer.
+/// One request, as the web layer hands it to the writer. The texts are shared (`Arc<str>`):
+/// sqlx copies a bound `&str` into a new allocation, while binding an `Arc<str>` only counts a
+/// reference, and the writer keeps its rows until they are committed (it retries an outage).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// When the request arrived.
     pub at: UnixMs,
-    pub ip: String,
+    pub ip: Arc<str>,
     /// Browser name and version, and operating system, from the User-Agent.
-    pub browser: Option<String>,
-    pub os: Option<String>,
-    pub method: String,
+    pub browser: Option<Arc<str>>,
+    pub os: Option<Arc<str>>,
+    pub method: Arc<str>,
     /// Path and query, already passed through [`redact_path`].
-    pub path: String,
+    pub path: Arc<str>,
     pub status: u16,
     pub latency_us: i64,
     pub subject: Option<Subject>,
     pub event: AccessEvent,
-    pub request_id: Option<String>,
+    pub request_id: Option<Arc<str>>,
 }
 
 /// Query keys whose values say nothing about a person (paging, display); every other value is

@@ -8,6 +8,7 @@ mod repo;
 
 pub use repo::SessionRow;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::authz::{Subject, SubjectKind};
@@ -46,8 +47,9 @@ fn timeouts(core: &Core, kind: SubjectKind) -> (Duration, Duration) {
     }
 }
 
-/// A device as named in the device list and the access log: (browser and version, OS).
-pub type Device = (Option<String>, Option<String>);
+/// A device as named in the device list and the access log: (browser and version, OS). Shared
+/// texts, so that the table below hands out copies without allocating.
+pub type Device = (Option<Arc<str>>, Option<Arc<str>>);
 
 /// Browser and operating system names from a User-Agent, for the device list and the access
 /// log. Every request asks, and a site sees few distinct User-Agents, so answers are kept in
@@ -78,7 +80,7 @@ fn parse_device(ua: &str) -> Device {
             let known = |v: &str| !v.is_empty() && v != woothee::woothee::VALUE_UNKNOWN;
             let browser = if known(r.version) { format!("{} {}", r.name, r.version) } else { r.name.to_string() };
             let os = if known(&r.os_version) { format!("{} {}", r.os, r.os_version) } else { r.os.to_string() };
-            (Some(truncate(&browser)), Some(truncate(&os)))
+            (Some(truncate(&browser).into()), Some(truncate(&os).into()))
         }
         None => (None, None),
     }
@@ -111,8 +113,8 @@ pub async fn start(
             idle,
             expires_at: now.plus(absolute),
             ip: meta.ip.as_deref(),
-            browser,
-            os,
+            browser: browser.as_deref(),
+            os: os.as_deref(),
         },
         now,
     )

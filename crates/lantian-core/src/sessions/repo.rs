@@ -40,8 +40,8 @@ pub struct NewRow<'a> {
     pub idle: Duration,
     pub expires_at: UnixMs,
     pub ip: Option<&'a str>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
+    pub browser: Option<&'a str>,
+    pub os: Option<&'a str>,
 }
 
 pub async fn insert(tx: &mut Tx, r: &NewRow<'_>, now: UnixMs) -> Result<i64, sqlx::Error> {
@@ -50,7 +50,7 @@ pub async fn insert(tx: &mut Tx, r: &NewRow<'_>, now: UnixMs) -> Result<i64, sql
     let idle = i64::try_from(r.idle.as_millis()).unwrap_or(i64::MAX);
     on_tx!(tx, c => sqlx::query_scalar(SQL)
         .bind(r.hash).bind(r.subject.kind.as_str()).bind(r.subject.id).bind(r.stage.as_str()).bind(r.csrf).bind(now)
-        .bind(idle).bind(r.expires_at).bind(r.ip).bind(&r.browser).bind(&r.os)
+        .bind(idle).bind(r.expires_at).bind(r.ip).bind(r.browser).bind(r.os)
         .fetch_one(c).await)
 }
 

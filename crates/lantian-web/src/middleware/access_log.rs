@@ -1,25 +1,23 @@
 //! One access-log row per request (privacy policy C1.7): client IP, browser and version,
 //! operating system, time, method, page (query redacted), status, latency, and who made it.
 //!
-//! Layered just inside `request::context`, so the client IP (trusted-proxy aware) is known and
-//! every response is seen in its final form, error pages included. The row goes to the batching
-//! writer of `lantian_core::accesslog`; while its queue is full the response waits.
+//! Started and finished by `request::context`, the outermost of our middleware, once the client
+//! IP (trusted-proxy aware) is known, so every response is seen in its final form, error pages
+//! included. The row goes to the batching writer of `lantian_core::accesslog`; while its queue
+//! is full the response waits.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::{FromRequestParts, Request};
 use http::header::USER_AGENT;
 use http::request::Parts;
+use lantian_core::UnixMs;
 use lantian_core::accesslog::{self, AccessEvent, AccessLogHandle, Entry};
 use lantian_core::authz::Subject;
-use lantian_core::clock::Clock;
 
-use crate::AppState;
 use crate::app::REQUEST_ID;
-use crate::middleware::RequestContext;
 
 #[derive(Debug, Clone, Copy)]
 struct Noted {
@@ -76,48 +74,61 @@ fn is_probe(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz")
 }
 
-/// What the middleware needs, and no more: the whole `AppState` would be cloned and dropped
-/// for every request (measured: about 1,500 instructions).
-#[derive(Clone)]
-pub struct Logger {
-    clock: Arc<dyn Clock>,
-    log: AccessLogHandle,
+/// A request's row while the request runs: what is known when it arrives. `request::context`
+/// starts it and finishes it with the response. Logging lives in that middleware rather than in
+/// a layer of its own: every `from_fn` layer clones and boxes the whole stack inside it for
+/// each request, which alone cost more than writing the row (callgrind, `benches/access_log.rs`).
+pub struct Pending {
+    started: Instant,
+    at: UnixMs,
+    slot: LogSlot,
+    ip: Arc<str>,
+    browser: Option<Arc<str>>,
+    os: Option<Arc<str>>,
+    method: Arc<str>,
+    path: Arc<str>,
+    request_id: Option<Arc<str>>,
 }
 
-impl Logger {
-    pub fn new(state: &AppState) -> Logger {
-        Logger { clock: state.core.clock.clone(), log: state.access_log.clone() }
-    }
-}
-
-pub async fn record(State(logger): State<Logger>, mut req: Request, next: Next) -> Response {
+/// Starts the row of `req` from `client_ip`; None for probes. Puts the request's [`LogSlot`]
+/// into its extensions for the handlers to fill in.
+pub fn start(req: &mut Request, client_ip: IpAddr, now: UnixMs, started: Instant) -> Option<Pending> {
     if is_probe(req.uri().path()) {
-        return next.run(req).await;
+        return None;
     }
-    let started = Instant::now();
-    let at = logger.clock.now();
     let slot = LogSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let ip = req.extensions().get::<RequestContext>().map(|c| c.client_ip.to_string()).unwrap_or_default();
     let (browser, os) = lantian_core::sessions::device_of(req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()));
-    let method = req.method().as_str().to_owned();
-    let path = accesslog::redact_path(req.uri().path_and_query().map_or(req.uri().path(), |p| p.as_str()));
-    let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let response = next.run(req).await;
-    let noted = *slot.note();
-    let entry = Entry {
-        at,
-        ip,
+    Some(Pending {
+        started,
+        at: now,
+        slot,
+        ip: client_ip.to_string().into(),
         browser,
         os,
-        method,
-        path,
-        status: response.status().as_u16(),
-        latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
-        subject: noted.subject,
-        event: noted.event,
-        request_id,
-    };
-    logger.log.record(entry).await;
-    response
+        method: req.method().as_str().into(),
+        path: accesslog::redact_path(req.uri().path_and_query().map_or(req.uri().path(), |p| p.as_str())).into(),
+        request_id: req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(Arc::from),
+    })
+}
+
+impl Pending {
+    /// Hands the finished row to the writer (waits while its queue is full).
+    pub async fn finish(self, status: u16, log: &AccessLogHandle) {
+        let noted = *self.slot.note();
+        let entry = Entry {
+            at: self.at,
+            ip: self.ip,
+            browser: self.browser,
+            os: self.os,
+            method: self.method,
+            path: self.path,
+            status,
+            latency_us: i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            subject: noted.subject,
+            event: noted.event,
+            request_id: self.request_id,
+        };
+        log.record(entry).await;
+    }
 }

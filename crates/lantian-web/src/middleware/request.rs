@@ -1,5 +1,5 @@
 //! Per-request context: the client's address (trusted-proxy aware), language and display
-//! preferences; plus a debug line and metrics for each request.
+//! preferences; plus the request's access-log row, a debug line and metrics.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -12,6 +12,7 @@ use http::header::{ACCEPT_LANGUAGE, COOKIE};
 use ipnet::IpNet;
 
 use crate::AppState;
+use crate::middleware::access_log;
 use crate::pages::preferences::Prefs;
 use lantian_core::i18n::Lang;
 
@@ -39,10 +40,18 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         })
         .unwrap_or_else(|| Lang::from_code(&state.core.config.i18n.default_locale).unwrap_or_default());
     req.extensions_mut().insert(RequestContext { client_ip, lang, prefs });
+    let logged = if state.web.log_requests {
+        access_log::start(&mut req, client_ip, state.core.clock.now(), started)
+    } else {
+        None
+    };
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let response = next.run(req).await;
     let status = response.status().as_u16();
+    if let Some(row) = logged {
+        row.finish(status, &state.access_log).await;
+    }
     let elapsed = started.elapsed();
     if status >= 500 {
         tracing::warn!(%method, %path, status, ms = elapsed.as_secs_f64() * 1e3, "request failed");
