@@ -28,7 +28,7 @@ pub struct Due<'a> {
 /// top-up credits the balance. False when the invoice was not unpaid: nothing changed.
 /// The customer is told (a billing notice: e-mail unless they turned it off, and in-site).
 pub(crate) async fn settle(tx: &mut Tx, core: &Core, due: &Due<'_>, via: &'static str, now: UnixMs) -> Result<bool> {
-    let Some(number) = repo::mark_invoice_paid(tx, due.invoice_id, via, now).await? else {
+    let Some(paid) = repo::mark_invoice_paid(tx, due.invoice_id, via, now).await? else {
         return Ok(false);
     };
     if due.top_up {
@@ -36,8 +36,9 @@ pub(crate) async fn settle(tx: &mut Tx, core: &Core, due: &Due<'_>, via: &'stati
     } else {
         // The servers bought become services, each with its `provision` job, in this same
         // transaction: paid and queued together, or neither.
-        crate::provisioning::on_paid(tx, core, due.invoice_id, now).await?;
+        crate::provisioning::on_paid(tx, core, due.invoice_id, paid.renews, now).await?;
     }
+    let number = paid.number;
     if let Some(customer) = due.customer {
         let amount = format!("¥{}", crate::money::format_yuan(due.amount_fen));
         let args = [("number".to_string(), number), ("amount".to_string(), amount)].into();

@@ -32,20 +32,19 @@ use repo::lifecycle as lifecycle_repo;
 
 /// In the transaction that marks the invoice paid: a service per new server order of it, and
 /// its `provision` job (the outbox: both or neither); a plan without a target in the region
-/// waits for staff instead. Each renewal extends its service. Runs once per invoice (the
-/// invoice is marked paid once), and a second run would change nothing for new orders (one
-/// service per order).
-pub async fn on_paid(tx: &mut Tx, core: &Core, invoice_id: i64, now: UnixMs) -> Result<()> {
-    for order in repo::paid_new_orders(tx, invoice_id).await? {
-        let has_target = order.upstream.is_some() && order.target.is_some();
-        let (state, why) = if has_target { ("pending", None) } else { ("needs_attention", Some(job::NO_TARGET)) };
-        let Some(id) = repo::insert_service(tx, &order, state, why, now).await? else { continue };
-        if has_target {
-            job::enqueue(tx, core, id, 0, now).await?;
-        }
+/// waits for staff instead. Each renewal (`renews`: the invoice has some) extends its service.
+/// Runs once per invoice (the invoice is marked paid once), and a second run would change
+/// nothing for new orders (one service per order).
+pub async fn on_paid(tx: &mut Tx, core: &Core, invoice_id: i64, renews: bool, now: UnixMs) -> Result<()> {
+    let created = repo::insert_services(tx, invoice_id, job::NO_TARGET, now).await?;
+    let to_create: Vec<(i64, i64)> = created.iter().filter(|s| s.state == "pending").map(|s| (s.id, 0)).collect();
+    if !to_create.is_empty() {
+        job::enqueue_all(tx, core, &to_create, now).await?;
     }
-    for renewal in lifecycle_repo::paid_renewals(tx, invoice_id).await? {
-        renewed(tx, core, &renewal, now).await?;
+    if renews {
+        for renewal in lifecycle_repo::paid_renewals(tx, invoice_id).await? {
+            renewed(tx, core, &renewal, now).await?;
+        }
     }
     Ok(())
 }

@@ -11,48 +11,37 @@ use sqlx::FromRow;
 use crate::db::{Db, Tx};
 use crate::{UnixMs, on_read, on_tx};
 
-/// A server order of a paid invoice, with the target its plan has in its region (if any).
+/// A service made for a paid order, and the state it starts in.
 #[derive(Debug, Clone, FromRow)]
-pub struct PaidOrder {
-    pub order_id: i64,
-    pub account_id: String,
-    pub customer_id: Option<i64>,
-    pub plan_id: i64,
-    pub region_id: i64,
-    pub os_image: String,
-    pub months: i64,
-    pub upstream: Option<String>,
-    pub target: Option<String>,
+pub struct NewService {
+    pub id: i64,
+    /// `pending` (its plan has a target in its region: the job creates it) or `needs_attention`.
+    pub state: String,
 }
 
-/// The server orders of an invoice just marked paid (so they are paid: no `state` test, which
-/// would lead SQLite down the `orders_state` index past every paid order).
-pub async fn paid_new_orders(tx: &mut Tx, invoice_id: i64) -> Result<Vec<PaidOrder>, sqlx::Error> {
-    const SQL: &str = "SELECT o.id AS order_id, o.account_id, a.customer_id, o.plan_id, o.region_id, o.os_image, \
-         o.months, t.upstream, t.target FROM invoice_lines l JOIN orders o ON o.id = l.order_id \
-         JOIN billing_accounts a ON a.id = o.account_id \
-         LEFT JOIN plan_targets t ON t.plan_id = o.plan_id AND t.region_id = o.region_id \
-         WHERE l.invoice_id = $1 AND o.kind = 'new' \
-         AND o.plan_id IS NOT NULL AND o.region_id IS NOT NULL AND o.os_image IS NOT NULL ORDER BY o.id";
-    on_tx!(tx, c => sqlx::query_as(SQL).bind(invoice_id).fetch_all(c).await)
-}
-
-/// The service of the order, unless the order already has one: its id.
-pub async fn insert_service(
+/// A service for each server order of an invoice just marked paid, with the target its plan
+/// has in its region, in one statement; an order without a target waits for staff with
+/// `no_target` as its error. An order that has its service already gets none (one per order).
+/// No `state` test on the orders: they were just marked paid, and the test would lead SQLite
+/// down the `orders_state` index past every paid order.
+pub async fn insert_services(
     tx: &mut Tx,
-    o: &PaidOrder,
-    state: &str,
-    last_error: Option<&str>,
+    invoice_id: i64,
+    no_target: &str,
     now: UnixMs,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Vec<NewService>, sqlx::Error> {
     const SQL: &str = "INSERT INTO services (order_id, account_id, customer_id, plan_id, region_id, os_image, months, \
          upstream, target, state, desired, last_error, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12) \
-         ON CONFLICT (order_id) DO NOTHING RETURNING id";
-    on_tx!(tx, c => sqlx::query_scalar(SQL)
-        .bind(o.order_id).bind(&o.account_id).bind(o.customer_id).bind(o.plan_id).bind(o.region_id)
-        .bind(&o.os_image).bind(o.months).bind(&o.upstream).bind(&o.target).bind(state).bind(last_error).bind(now)
-        .fetch_optional(c).await)
+         SELECT o.id, o.account_id, a.customer_id, o.plan_id, o.region_id, o.os_image, o.months, t.upstream, t.target, \
+         CASE WHEN t.upstream IS NOT NULL AND t.target IS NOT NULL THEN 'pending' ELSE 'needs_attention' END, 'active', \
+         CASE WHEN t.upstream IS NOT NULL AND t.target IS NOT NULL THEN NULL ELSE CAST($2 AS TEXT) END, \
+         CAST($3 AS BIGINT) \
+         FROM invoice_lines l JOIN orders o ON o.id = l.order_id JOIN billing_accounts a ON a.id = o.account_id \
+         LEFT JOIN plan_targets t ON t.plan_id = o.plan_id AND t.region_id = o.region_id \
+         WHERE l.invoice_id = $1 AND o.kind = 'new' \
+         AND o.plan_id IS NOT NULL AND o.region_id IS NOT NULL AND o.os_image IS NOT NULL ORDER BY o.id \
+         ON CONFLICT (order_id) DO NOTHING RETURNING id, state";
+    on_tx!(tx, c => sqlx::query_as(SQL).bind(invoice_id).bind(no_target).bind(now).fetch_all(c).await)
 }
 
 /// A service as the provision job needs it: with its plan's sizes and the customer's
