@@ -49,9 +49,9 @@ const MAX_ROWS_PER_STATEMENT: usize = 256;
 ///
 /// SQLite's statement is `INSERT OR FAIL`: a plain (`OR ABORT`) statement that writes many rows
 /// into several B-trees inside a transaction must be able to undo itself alone, so SQLite
-/// copies every page it touches into a statement journal first (about 4,000 instructions per
-/// row, callgrind). A failed batch is rolled back whole by the caller anyway, so nothing needs
-/// the statement's own undo.
+/// copies every page it touches into a statement journal first (`subjournalPageIfRequired` in
+/// the profile). A failed batch is rolled back whole by the caller anyway, so nothing needs the
+/// statement's own undo.
 ///
 /// The other dialect difference: PostgreSQL gets `$n` placeholders, SQLite anonymous `?`. For
 /// each `$n` of a SQLite statement sqlx asks SQLite for the parameter's name, which SQLite finds
