@@ -62,6 +62,7 @@ pub async fn handle_notify(core: &Core, params: &BTreeMap<String, String>, now: 
         fields: &kept,
         state: if outcome.is_some() { "refused" } else { "received" },
         outcome,
+        processed_at: None,
     };
     let Ok(notification) = verified else {
         if let Err(e) = repo::record_callback(&core.db, &cb, now).await {
@@ -87,18 +88,27 @@ pub async fn handle_notify(core: &Core, params: &BTreeMap<String, String>, now: 
     }
 }
 
-/// Records a new callback and applies it in the same transaction (one commit: this is what a
-/// busy gateway waits for). A repeat of a recorded payload changes nothing.
+/// Applies a new callback and records it with its outcome, in one transaction (one commit: this
+/// is what a busy gateway waits for). A repeat of a recorded payload changes nothing: answered
+/// from a read when it was recorded before, and rolled back when an identical one was recorded
+/// while this one was being applied (the unique payload hash decides which of two counts).
 async fn record_and_apply(core: &Core, cb: &NewCallback<'_>, n: &Notification, now: UnixMs) -> Result<()> {
     // The gateway's re-sends are most of the traffic: a read answers them without the writer.
     if repo::callback_recorded(&core.db, cb.payload_hash).await? {
         return Ok(());
     }
+    // Read before the transaction, so that SQLite's single writer is held for the changes alone.
+    let paying = repo::paying_now(&core.db, &n.out_trade_no).await?;
     let mut tx = core.db.begin().await?;
-    let Some(id) = repo::insert_callback(&mut tx, cb, now).await? else {
+    let (state, outcome) = apply(&mut tx, core, n, paying, now).await?;
+    let done = NewCallback { state, outcome, processed_at: Some(now), ..*cb };
+    let Some(id) = repo::insert_callback(&mut tx, &done, now).await? else {
+        // Dropped uncommitted: rolled back, as the twin recorded first was applied itself.
         return Ok(());
     };
-    finish(&mut tx, core, id, n, now).await?;
+    if state == "refused" {
+        report_refused(&mut tx, core, id, n, outcome, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -120,6 +130,7 @@ pub async fn record_query_result(core: &Core, n: &Notification, now: UnixMs) -> 
         fields: &kept,
         state: "received",
         outcome: None,
+        processed_at: None,
     };
     let id = repo::record_callback(&core.db, &cb, now).await?;
     process(core, id, n, now).await
@@ -139,37 +150,53 @@ pub(crate) async fn process(core: &Core, id: i64, n: &Notification, now: UnixMs)
 
 /// Applies a recorded callback and sets its final state.
 async fn finish(tx: &mut Tx, core: &Core, id: i64, n: &Notification, now: UnixMs) -> Result<()> {
-    let (state, outcome) = apply(tx, core, n, now).await?;
+    let paying = repo::paying(tx, &n.out_trade_no).await?;
+    let (state, outcome) = apply(tx, core, n, paying, now).await?;
     repo::finish_callback(tx, id, state, outcome, now).await?;
     if state == "refused" {
-        // Money was taken that we do not book: billing staff must look (and refund).
-        let ev = Event::new("payment.callback_refused").target("payment_callback", id);
-        audit::record(tx, &Principal::System, None, ev.reason(outcome.unwrap_or("")), now).await?;
-        let args: BTreeMap<String, String> = [
-            ("callback".to_string(), id.to_string()),
-            ("trade".to_string(), n.out_trade_no.clone()),
-            ("why".to_string(), outcome.unwrap_or("").to_string()),
-        ]
-        .into();
-        for member in crate::staff::holders_of(tx, Permission::BillingManage).await? {
-            let event = notify::Event::PaymentRefused;
-            notify::notify(tx, core, Subject::staff(member), event, args.clone(), now).await?;
-        }
+        report_refused(tx, core, id, n, outcome, now).await?;
     }
     Ok(())
 }
 
-/// The checks and the booking. Returns the callback's final state and why.
+/// Money was taken that we do not book: billing staff must look (and refund).
+async fn report_refused(
+    tx: &mut Tx,
+    core: &Core,
+    id: i64,
+    n: &Notification,
+    outcome: Option<&'static str>,
+    now: UnixMs,
+) -> Result<()> {
+    let ev = Event::new("payment.callback_refused").target("payment_callback", id);
+    audit::record(tx, &Principal::System, None, ev.reason(outcome.unwrap_or("")), now).await?;
+    let args: BTreeMap<String, String> = [
+        ("callback".to_string(), id.to_string()),
+        ("trade".to_string(), n.out_trade_no.clone()),
+        ("why".to_string(), outcome.unwrap_or("").to_string()),
+    ]
+    .into();
+    for member in crate::staff::holders_of(tx, Permission::BillingManage).await? {
+        let event = notify::Event::PaymentRefused;
+        notify::notify(tx, core, Subject::staff(member), event, args.clone(), now).await?;
+    }
+    Ok(())
+}
+
+/// The checks and the booking, against the payment as read (`paying`). Returns the callback's
+/// final state and why. The states read are tested again by the conditional updates, so a
+/// payment or invoice that changed since is never booked twice.
 async fn apply(
     tx: &mut Tx,
     core: &Core,
     n: &Notification,
+    paying: Option<repo::Paying>,
     now: UnixMs,
 ) -> Result<(&'static str, Option<&'static str>)> {
     if !n.success {
         return Ok(("ignored", Some("not_success")));
     }
-    let Some(p) = repo::paying(tx, &n.out_trade_no).await? else {
+    let Some(p) = paying else {
         return Ok(("refused", Some("unknown_payment")));
     };
     if n.amount_fen != p.amount_fen {
@@ -196,7 +223,10 @@ async fn apply(
         customer: p.customer_id,
     };
     if !billing::settle_paid(tx, core, &due, now).await? {
-        return Ok(("refused", Some("invoice_already_paid")));
+        // The invoice changed after it was read: say how.
+        let now_state = repo::invoice_state(tx, p.invoice_id).await?;
+        let why = if now_state.as_deref() == Some("cancelled") { "invoice_cancelled" } else { "invoice_already_paid" };
+        return Ok(("refused", Some(why)));
     }
     Ok(("applied", None))
 }

@@ -68,12 +68,26 @@ pub struct Paying {
     pub customer_id: Option<i64>,
 }
 
+const PAYING: &str = "SELECT p.id, p.amount_fen, p.state, p.trade_no, p.invoice_id, i.state AS invoice_state, \
+     i.amount_fen AS invoice_amount_fen, i.account_id, i.kind AS invoice_kind, a.customer_id \
+     FROM payments p JOIN invoices i ON i.id = p.invoice_id \
+     JOIN billing_accounts a ON a.id = i.account_id WHERE p.out_trade_no = $1";
+
+/// The payment `out_trade_no` names, read in the caller's transaction.
 pub async fn paying(tx: &mut Tx, out_trade_no: &str) -> Result<Option<Paying>, sqlx::Error> {
-    const SQL: &str = "SELECT p.id, p.amount_fen, p.state, p.trade_no, p.invoice_id, i.state AS invoice_state, \
-         i.amount_fen AS invoice_amount_fen, i.account_id, i.kind AS invoice_kind, a.customer_id \
-         FROM payments p JOIN invoices i ON i.id = p.invoice_id \
-         JOIN billing_accounts a ON a.id = i.account_id WHERE p.out_trade_no = $1";
-    on_tx!(tx, c => sqlx::query_as(SQL).bind(out_trade_no).fetch_optional(c).await)
+    on_tx!(tx, c => sqlx::query_as(PAYING).bind(out_trade_no).fetch_optional(c).await)
+}
+
+/// [`paying`] read before the transaction, off SQLite's single writer: what it says of states
+/// is checked again by the conditional updates that change them.
+pub async fn paying_now(db: &Db, out_trade_no: &str) -> Result<Option<Paying>, sqlx::Error> {
+    on_read!(db, c => sqlx::query_as(PAYING).bind(out_trade_no).fetch_optional(c).await)
+}
+
+/// The invoice's state now, in the caller's transaction.
+pub async fn invoice_state(tx: &mut Tx, invoice_id: i64) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str = "SELECT state FROM invoices WHERE id = $1";
+    on_tx!(tx, c => sqlx::query_scalar(SQL).bind(invoice_id).fetch_optional(c).await)
 }
 
 pub async fn payment(db: &Db, id: i64) -> Result<Option<Payment>, sqlx::Error> {
@@ -118,6 +132,8 @@ pub struct NewCallback<'a> {
     pub fields: &'a str,
     pub state: &'static str,
     pub outcome: Option<&'static str>,
+    /// When it was applied, if it is recorded with its final state.
+    pub processed_at: Option<UnixMs>,
 }
 
 pub async fn callback_recorded(db: &Db, payload_hash: &str) -> Result<bool, sqlx::Error> {
@@ -130,11 +146,11 @@ pub async fn callback_recorded(db: &Db, payload_hash: &str) -> Result<bool, sqlx
 /// before (a repeat).
 pub async fn insert_callback(tx: &mut Tx, cb: &NewCallback<'_>, now: UnixMs) -> Result<Option<i64>, sqlx::Error> {
     const SQL: &str = "INSERT INTO payment_callbacks (payload_hash, source, trade_no, out_trade_no, fields, state, \
-         outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (payload_hash) DO NOTHING \
-         RETURNING id";
+         outcome, received_at, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (payload_hash) DO NOTHING RETURNING id";
     on_tx!(tx, c => sqlx::query_scalar(SQL)
         .bind(cb.payload_hash).bind(cb.source).bind(cb.trade_no).bind(cb.out_trade_no).bind(cb.fields)
-        .bind(cb.state).bind(cb.outcome).bind(now)
+        .bind(cb.state).bind(cb.outcome).bind(now).bind(cb.processed_at)
         .fetch_optional(c).await)
 }
 
