@@ -86,8 +86,6 @@ impl AccessLogWriter {
         let mut msgs = Vec::with_capacity(MAX_BATCH);
         let deadline = tokio::time::sleep(self.window);
         tokio::pin!(deadline);
-        // Whether the deadline belongs to the batch being gathered.
-        let mut armed = false;
         loop {
             tokio::select! {
                 biased;
@@ -100,17 +98,14 @@ impl AccessLogWriter {
                             Msg::Row(entry) => {
                                 if self.batch.is_empty() {
                                     deadline.as_mut().reset(Instant::now() + self.window);
-                                    armed = true;
                                 }
                                 self.batch.push(entry);
                                 if self.batch.len() >= MAX_BATCH {
                                     self.write().await;
-                                    armed = false;
                                 }
                             }
                             Msg::Flush(done) => {
                                 self.write().await;
-                                armed = false;
                                 let _ = done.send(());
                             }
                             // Senders now fail; what is buffered is still received, then 0.
@@ -121,9 +116,9 @@ impl AccessLogWriter {
                         }
                     }
                 }
-                () = &mut deadline, if armed => {
+                // The deadline is the gathering batch's: set when its first row came.
+                () = &mut deadline, if !self.batch.is_empty() => {
                     self.write().await;
-                    armed = false;
                 }
             }
         }

@@ -1,9 +1,9 @@
 //! One access-log row per request (privacy policy C1.7): client IP, browser and version,
 //! operating system, time, method, page (query redacted), status, latency, and who made it.
 //!
-//! Started and finished by `request::context`, the outermost of our middleware, once the client
-//! IP (trusted-proxy aware) is known, so every response is seen in its final form, error pages
-//! included. The row goes to the batching writer of `lantian_core::accesslog`; while its queue
+//! Started and finished by `request::context`, outside every layer that makes a response, once
+//! the client IP (trusted-proxy aware) is known, so every response is seen in its final form,
+//! error pages included. The row goes to the batching writer of `lantian_core::accesslog`; while its queue
 //! is full the response waits.
 
 use std::net::IpAddr;
@@ -74,20 +74,14 @@ fn is_probe(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz")
 }
 
-/// A request's row while the request runs: what is known when it arrives. `request::context`
-/// starts it and finishes it with the response. Logging lives in that middleware rather than in
-/// a layer of its own: every `from_fn` layer clones and boxes the whole stack inside it for
-/// each request, which alone cost more than writing the row (callgrind, `benches/access_log.rs`).
+/// A request's row while the request runs: filled in with what is known when it arrives;
+/// status, latency and who made it come at the end. `request::context` starts it and finishes
+/// it with the response. Logging lives in that middleware rather than in a layer of its own:
+/// every `from_fn` layer clones and boxes the whole stack inside it for each request.
 pub struct Pending {
     started: Instant,
-    at: UnixMs,
     slot: LogSlot,
-    ip: Arc<str>,
-    browser: Option<Arc<str>>,
-    os: Option<Arc<str>>,
-    method: Arc<str>,
-    path: Arc<str>,
-    request_id: Option<Arc<str>>,
+    entry: Entry,
 }
 
 /// Starts the row of `req` from `client_ip`; None for probes. Puts the request's [`LogSlot`]
@@ -99,17 +93,20 @@ pub fn start(req: &mut Request, client_ip: IpAddr, now: UnixMs, started: Instant
     let slot = LogSlot::default();
     req.extensions_mut().insert(slot.clone());
     let (browser, os) = lantian_core::sessions::device_of(req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()));
-    Some(Pending {
-        started,
+    let entry = Entry {
         at: now,
-        slot,
         ip: client_ip.to_string().into(),
         browser,
         os,
         method: req.method().as_str().into(),
         path: accesslog::redact_path(req.uri().path_and_query().map_or(req.uri().path(), |p| p.as_str())).into(),
+        status: 0,
+        latency_us: 0,
+        subject: None,
+        event: AccessEvent::Request,
         request_id: req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(Arc::from),
-    })
+    };
+    Some(Pending { started, slot, entry })
 }
 
 impl Pending {
@@ -117,17 +114,11 @@ impl Pending {
     pub async fn finish(self, status: u16, log: &AccessLogHandle) {
         let noted = *self.slot.note();
         let entry = Entry {
-            at: self.at,
-            ip: self.ip,
-            browser: self.browser,
-            os: self.os,
-            method: self.method,
-            path: self.path,
             status,
             latency_us: i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX),
             subject: noted.subject,
             event: noted.event,
-            request_id: self.request_id,
+            ..self.entry
         };
         log.record(entry).await;
     }
