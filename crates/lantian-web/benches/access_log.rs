@@ -135,7 +135,7 @@ fn main() {
             for path in ["/account", "/"] {
                 rt.block_on(drive(&core, &session, true, path, 500, None)); // warm-up: caches, prepared statements
                 for (name, with_log) in [("without", false), ("with", true), ("without", false), ("with", true)] {
-                    let took = rt.block_on(drive(&core, &session, with_log, path, n, batch));
+                    let took = rt.block_on(drive(&core, &session, with_log, path, n, None));
                     let us = took.as_secs_f64() * 1e6 / f64::from(n);
                     println!("{path:<9} {name:<8} access log: {us:>6.1} µs per request ({n} requests)");
                 }

@@ -38,10 +38,9 @@ pub(crate) async fn settle(tx: &mut Tx, core: &Core, due: &Due<'_>, via: &'stati
         // transaction: paid and queued together, or neither.
         crate::provisioning::on_paid(tx, core, due.invoice_id, paid.renews, now).await?;
     }
-    let number = paid.number;
     if let Some(customer) = due.customer {
         let amount = format!("¥{}", crate::money::format_yuan(due.amount_fen));
-        let args = [("number".to_string(), number), ("amount".to_string(), amount)].into();
+        let args = [("number".to_string(), paid.number), ("amount".to_string(), amount)].into();
         notify::notify(tx, core, Subject::customer(customer), notify::Event::InvoicePaid, args, now).await?;
     }
     Ok(true)

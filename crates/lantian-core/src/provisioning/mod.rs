@@ -38,9 +38,7 @@ use repo::lifecycle as lifecycle_repo;
 pub async fn on_paid(tx: &mut Tx, core: &Core, invoice_id: i64, renews: bool, now: UnixMs) -> Result<()> {
     let created = repo::insert_services(tx, invoice_id, job::NO_TARGET, now).await?;
     let to_create: Vec<(i64, i64)> = created.iter().filter(|s| s.state == "pending").map(|s| (s.id, 0)).collect();
-    if !to_create.is_empty() {
-        job::enqueue_all(tx, core, &to_create, now).await?;
-    }
+    job::enqueue_all(tx, core, &to_create, now).await?;
     if renews {
         for renewal in lifecycle_repo::paid_renewals(tx, invoice_id).await? {
             renewed(tx, core, &renewal, now).await?;
